@@ -1,0 +1,3 @@
+from patchworks_mock.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,446 @@
+"""The in-memory state of one Patchworks account and every domain rule that changes it.
+
+Handlers call these methods and render what they return; nothing else mutates the state. Each
+method runs to completion without awaiting, so on the event loop every request sees and leaves
+a consistent state. Indexes keep list and get requests proportional to the page they return.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, insort
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from patchworks_mock import errors
+
+DEFAULT_PRIORITY = 50
+PRIORITY_RANGE = (1, 100)
+DEPLOYED = "deployed"
+INACTIVE = "inactive"
+DRAFT = "draft"
+
+_KEY = re.compile(r"[0-9]{1,18}")
+
+
+def now() -> str:
+    """Laravel's JSON timestamp format: ISO 8601, microseconds, UTC."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    name: str
+    email: str
+    password: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class Flow:
+    id: int
+    name: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class FlowVersion:
+    id: int
+    flow_id: int
+    iteration: int
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class VirtualEnvironment:
+    id: int
+    name: str
+    type: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class Package:
+    id: int
+    name: str
+    notes: str | None
+    created_by_id: int | None
+    created_at: str
+    updated_at: str
+    first_deployed_at: str | None = None
+    # flow version id -> priority, in the order the versions were added
+    members: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Deployment:
+    """A package deployed to a virtual environment: who, when, with which notes."""
+
+    id: int
+    package_id: int
+    virtual_environment_id: int
+    user_id: int | None
+    notes: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class FlowVersionDeployment:
+    """A flow version put into a virtual environment; `deployed` until a newer one replaces it."""
+
+    id: int
+    flow_version_id: int
+    virtual_environment_id: int
+    deployment_id: int | None
+    status: str
+    deployed_by: int | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class CompareRow:
+    flow: Flow
+    package_version: FlowVersion
+    environment_version: FlowVersion | None
+
+    @property
+    def in_sync(self) -> bool:
+        return self.environment_version is not None and (
+            self.environment_version.id == self.package_version.id
+        )
+
+
+class SortedIndex:
+    """Package ids kept in one order, so that a page is a slice, not a sort."""
+
+    def __init__(self, key) -> None:
+        self._key = key
+        self._entries: list[tuple] = []
+
+    def add(self, package: Package) -> None:
+        insort(self._entries, self._key(package))
+
+    def discard(self, package: Package) -> None:
+        entry = self._key(package)
+        at = bisect_left(self._entries, entry)
+        if at < len(self._entries) and self._entries[at] == entry:
+            del self._entries[at]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def ids(self, descending: bool = False) -> Iterator[int]:
+        entries = reversed(self._entries) if descending else iter(self._entries)
+        return (entry[-1] for entry in entries)
+
+    def page(self, offset: int, limit: int, descending: bool = False) -> list[int]:
+        if descending:
+            end = len(self._entries) - offset
+            chosen = self._entries[max(end - limit, 0) : max(end, 0)][::-1]
+        else:
+            chosen = self._entries[offset : offset + limit]
+        return [entry[-1] for entry in chosen]
+
+
+def _by_id(package: Package) -> tuple:
+    return (package.id,)
+
+
+def _by_name(package: Package) -> tuple:
+    # MySQL's default collation compares case-insensitively; ties keep id order.
+    return (package.name.casefold(), package.id)
+
+
+def name_matches(name: str, needles: list[str]) -> bool:
+    """spatie's partial filter: case-insensitive substring, any of the comma-separated values."""
+    folded = name.casefold()
+    return any(needle.casefold() in folded for needle in needles)
+
+
+class Store:
+    """All records of one account, their indexes, and the operations of the Packages API."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, User] = {}
+        self.flows: dict[int, Flow] = {}
+        self.flow_versions: dict[int, FlowVersion] = {}
+        self.virtual_environments: dict[int, VirtualEnvironment] = {}
+        self.packages: dict[int, Package] = {}
+        self.deployments: dict[int, Deployment] = {}
+        self.flow_version_deployments: dict[int, FlowVersionDeployment] = {}
+        self._next_id: dict[str, int] = {}
+        self._all = {"id": SortedIndex(_by_id), "name": SortedIndex(_by_name)}
+        self._deployed = {"id": SortedIndex(_by_id), "name": SortedIndex(_by_name)}
+        self._deployments_of_package: dict[int, list[int]] = {}
+        self._fvds_of_version: dict[int, list[int]] = {}
+        self._fvds_of_deployment: dict[int, list[int]] = {}
+        self._live_fvd: dict[tuple[int, int], int] = {}  # (ve id, flow id) -> deployed fvd id
+        self._last_fvd_in_environment: dict[int, int] = {}
+
+    # -- building (used by the fixture loader) -------------------------------------------
+
+    def new_id(self, collection: str) -> int:
+        value = self._next_id.get(collection, 1)
+        self._next_id[collection] = value + 1
+        return value
+
+    def _bump(self, collection: str, used: int) -> None:
+        self._next_id[collection] = max(self._next_id.get(collection, 1), used + 1)
+
+    def add_user(self, user: User) -> None:
+        self.users[user.id] = user
+        self._bump("users", user.id)
+
+    def add_flow(self, flow: Flow) -> None:
+        self.flows[flow.id] = flow
+        self._bump("flows", flow.id)
+
+    def add_flow_version(self, version: FlowVersion) -> None:
+        self.flow_versions[version.id] = version
+        self._bump("flow_versions", version.id)
+
+    def add_virtual_environment(self, environment: VirtualEnvironment) -> None:
+        self.virtual_environments[environment.id] = environment
+        self._bump("virtual_environments", environment.id)
+
+    def add_package(self, package: Package) -> None:
+        self.packages[package.id] = package
+        self._bump("packages", package.id)
+        for index in self._all.values():
+            index.add(package)
+
+    def add_deployment(self, deployment: Deployment) -> None:
+        self.deployments[deployment.id] = deployment
+        self._bump("deployments", deployment.id)
+        of_package = self._deployments_of_package.setdefault(deployment.package_id, [])
+        of_package.append(deployment.id)
+        if len(of_package) == 1:
+            for index in self._deployed.values():
+                index.add(self.packages[deployment.package_id])
+
+    def add_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
+        self.flow_version_deployments[fvd.id] = fvd
+        self._bump("flow_version_deployments", fvd.id)
+        self._fvds_of_version.setdefault(fvd.flow_version_id, []).append(fvd.id)
+        if fvd.deployment_id is not None:
+            self._fvds_of_deployment.setdefault(fvd.deployment_id, []).append(fvd.id)
+        if fvd.status == DEPLOYED:
+            flow_id = self.flow_versions[fvd.flow_version_id].flow_id
+            self._live_fvd[(fvd.virtual_environment_id, flow_id)] = fvd.id
+        last = self._last_fvd_in_environment.get(fvd.virtual_environment_id, 0)
+        self._last_fvd_in_environment[fvd.virtual_environment_id] = max(last, fvd.id)
+
+    # -- lookups --------------------------------------------------------------------------
+
+    @staticmethod
+    def _find(records: dict, kind: str, key: str | int):
+        """Route-model binding: a path segment names a row by id, or the answer is 404."""
+        text = str(key)
+        record = records.get(int(text)) if _KEY.fullmatch(text) else None
+        if record is None:
+            raise errors.NotFound.model(kind, text)
+        return record
+
+    def package(self, key: str | int) -> Package:
+        return self._find(self.packages, "package", key)
+
+    def virtual_environment(self, key: str | int) -> VirtualEnvironment:
+        return self._find(self.virtual_environments, "virtual_environment", key)
+
+    def flow_version(self, key: str | int) -> FlowVersion:
+        return self._find(self.flow_versions, "flow_version", key)
+
+    def acting_user_id(self) -> int | None:
+        """API keys act as the account's first user (a decision; keys carry no user here)."""
+        return min(self.users) if self.users else None
+
+    def user_by_email(self, email: str) -> User | None:
+        return next((u for u in self.users.values() if u.email == email), None)
+
+    def flow_version_status(self, version: FlowVersion) -> str:
+        statuses = {
+            self.flow_version_deployments[i].status
+            for i in self._fvds_of_version.get(version.id, ())
+        }
+        if DEPLOYED in statuses:
+            return DEPLOYED
+        return INACTIVE if statuses else DRAFT
+
+    def deployments_of(self, package: Package) -> list[Deployment]:
+        return [self.deployments[i] for i in self._deployments_of_package.get(package.id, ())]
+
+    def fvds_of_version(self, version: FlowVersion) -> list[FlowVersionDeployment]:
+        return [self.flow_version_deployments[i] for i in self._fvds_of_version.get(version.id, ())]
+
+    def fvds_of_deployment(self, deployment: Deployment) -> list[FlowVersionDeployment]:
+        ids = self._fvds_of_deployment.get(deployment.id, ())
+        return [self.flow_version_deployments[i] for i in ids]
+
+    def last_fvd_in(self, environment: VirtualEnvironment) -> FlowVersionDeployment | None:
+        fvd_id = self._last_fvd_in_environment.get(environment.id)
+        return self.flow_version_deployments.get(fvd_id) if fvd_id else None
+
+    def environments_of(self, package: Package) -> list[VirtualEnvironment]:
+        ids = sorted({d.virtual_environment_id for d in self.deployments_of(package)})
+        return [self.virtual_environments[i] for i in ids]
+
+    # -- the Packages API -----------------------------------------------------------------
+
+    def list_packages(
+        self,
+        *,
+        deployed_only: bool,
+        names: list[str] | None,
+        sort: str,
+        descending: bool,
+        page: int,
+        per_page: int,
+    ) -> tuple[list[Package], int]:
+        """One page of packages and the total that match."""
+        index = (self._deployed if deployed_only else self._all)[sort]
+        offset = (page - 1) * per_page
+        if not names:
+            ids = index.page(offset, per_page, descending)
+            return [self.packages[i] for i in ids], len(index)
+        matching = [i for i in index.ids(descending) if name_matches(self.packages[i].name, names)]
+        return [self.packages[i] for i in matching[offset : offset + per_page]], len(matching)
+
+    def create_package(self, name: str, notes: str | None, user_id: int | None) -> Package:
+        stamp = now()
+        package = Package(self.new_id("packages"), name, notes, user_id, stamp, stamp)
+        self.add_package(package)
+        return package
+
+    def update_package(self, key: str, changes: dict) -> Package:
+        package = self.package(key)
+        changed = {k: v for k, v in changes.items() if getattr(package, k) != v}
+        if changed:
+            if "name" in changed:
+                self._reindex(package, lambda: setattr(package, "name", changed["name"]))
+            if "notes" in changed:
+                package.notes = changed["notes"]
+            package.updated_at = now()
+        return package
+
+    def _reindex(self, package: Package, change) -> None:
+        deployed = package.id in self._deployments_of_package
+        indexes = [*self._all.values(), *(self._deployed.values() if deployed else ())]
+        for index in indexes:
+            index.discard(package)
+        change()
+        for index in indexes:
+            index.add(package)
+
+    def delete_package(self, key: str) -> None:
+        """Delete a package, its memberships and deployment records; flows stay deployed."""
+        package = self.package(key)
+        for deployment in self.deployments_of(package):
+            self._forget_deployment(deployment)
+        for index in self._all.values():
+            index.discard(package)
+        del self.packages[package.id]
+
+    def add_version(self, package_key: str, version_key: str, priority: int | None) -> Package:
+        """Put a flow version in a package; the same version again only changes its priority."""
+        package = self.package(package_key)
+        version = self.flow_version(version_key)
+        if version.id not in package.members:
+            if any(self.flow_versions[m].flow_id == version.flow_id for m in package.members):
+                raise errors.Invalid.field("flow_version", errors.FLOW_ALREADY_IN_PACKAGE)
+            package.members[version.id] = DEFAULT_PRIORITY if priority is None else priority
+        elif priority is not None:
+            package.members[version.id] = priority
+        package.updated_at = now()
+        return package
+
+    def remove_version(self, package_key: str, version_key: str) -> None:
+        """Take a flow version out of a package that has never been deployed."""
+        package = self.package(package_key)
+        version = self.flow_version(version_key)
+        if version.id not in package.members:
+            raise errors.NotFound(errors.NOT_IN_PACKAGE)
+        if package.first_deployed_at is not None:
+            raise errors.Invalid.field("flow_version", errors.REMOVE_AFTER_DEPLOY)
+        del package.members[version.id]
+        package.updated_at = now()
+
+    def deploy(
+        self, package_key: str, environment_key: str, notes: str | None, user_id: int | None
+    ) -> Deployment:
+        """Make every version in the package the deployed version of its flow in the VE."""
+        package = self.package(package_key)
+        environment = self.virtual_environment(environment_key)
+        if not package.members:
+            raise errors.Invalid.field("package", errors.EMPTY_PACKAGE)
+        stamp = now()
+        deployment = Deployment(
+            self.new_id("deployments"), package.id, environment.id, user_id, notes, stamp, stamp
+        )
+        self.add_deployment(deployment)
+        for version_id in package.members:
+            flow_id = self.flow_versions[version_id].flow_id
+            replaced = self._live_fvd.get((environment.id, flow_id))
+            if replaced is not None:
+                self.flow_version_deployments[replaced].status = INACTIVE
+                self.flow_version_deployments[replaced].updated_at = stamp
+            self.add_flow_version_deployment(
+                FlowVersionDeployment(
+                    self.new_id("flow_version_deployments"),
+                    version_id,
+                    environment.id,
+                    deployment.id,
+                    DEPLOYED,
+                    user_id,
+                    stamp,
+                    stamp,
+                )
+            )
+        package.first_deployed_at = package.first_deployed_at or stamp
+        return deployment
+
+    def compare(self, package_key: str, environment_key: str) -> list[CompareRow]:
+        """What deploying the package to the VE would change, flow by flow."""
+        package = self.package(package_key)
+        environment = self.virtual_environment(environment_key)
+        rows = []
+        for version_id in package.members:
+            version = self.flow_versions[version_id]
+            live = self._live_fvd.get((environment.id, version.flow_id))
+            current = (
+                self.flow_versions[self.flow_version_deployments[live].flow_version_id]
+                if live is not None
+                else None
+            )
+            rows.append(CompareRow(self.flows[version.flow_id], version, current))
+        return rows
+
+    def remove_environment(self, package_key: str, environment_key: str) -> None:
+        """Forget the package's deployments to the VE; the flows stay deployed there."""
+        package = self.package(package_key)
+        environment = self.virtual_environment(environment_key)
+        records = [
+            d for d in self.deployments_of(package) if d.virtual_environment_id == environment.id
+        ]
+        if not records:
+            raise errors.NotFound(errors.NOT_DEPLOYED_THERE)
+        for deployment in records:
+            self._forget_deployment(deployment)
+
+    def _forget_deployment(self, deployment: Deployment) -> None:
+        for fvd_id in self._fvds_of_deployment.pop(deployment.id, ()):
+            self.flow_version_deployments[fvd_id].deployment_id = None
+        del self.deployments[deployment.id]
+        of_package = self._deployments_of_package[deployment.package_id]
+        of_package.remove(deployment.id)
+        if not of_package:
+            del self._deployments_of_package[deployment.package_id]
+            for index in self._deployed.values():
+                index.discard(self.packages[deployment.package_id])
