@@ -6,7 +6,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _resource(name: str) -> Path:
-    bundled = _PACKAGE_DIR / name
+    bundled = _PACKAGE_DIR / "_bundled" / name  # where the wheel puts the top-level folders
     return bundled if bundled.is_dir() else _PACKAGE_DIR.parents[1] / name
 
 
