@@ -7,8 +7,10 @@ import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlparse
 
 import connexion
+import yaml
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
@@ -44,6 +46,24 @@ def _api_error(request: ConnexionRequest, exc: errors.ApiError) -> ConnexionResp
     return _json(exc.status, exc.body(), exc.headers)
 
 
+def _routes(*spec_files: Path) -> list[tuple[re.Pattern, list[str]]]:
+    """Each spec path as a regex with the methods it serves (HEAD wherever GET is)."""
+    methods_in_order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    routes = []
+    for spec_file in spec_files:
+        spec = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+        prefix = urlparse(spec["servers"][0]["url"]).path.rstrip("/")
+        for template, item in spec["paths"].items():
+            pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(prefix + template))
+            methods = {m.upper() for m in item if m != "parameters"}
+            methods |= {"HEAD"} if "GET" in methods else set()
+            routes.append((re.compile(pattern), [m for m in methods_in_order if m in methods]))
+    return routes
+
+
+_ROUTES = _routes(paths.PACKAGES_SPEC, paths.ADMIN_SPEC)
+
+
 def _http_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
     """Connexion's and Starlette's own errors (routing, auth, content type), Laravel-shaped."""
     status = exc.status_code
@@ -53,8 +73,11 @@ def _http_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionRespo
     elif status == 404:
         message = errors.route_not_found(request.url.path)
     elif status == 405:
-        allowed = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
-        message = errors.method_not_allowed(request.method, request.url.path, allowed)
+        # Starlette's `Allow` names one route's methods; the path's are spread over several.
+        path = request.url.path
+        allowed = next((m for pattern, m in _ROUTES if pattern.fullmatch(path)), [])
+        headers["Allow"] = ", ".join(allowed)
+        message = errors.method_not_allowed(request.method, path, allowed)
     elif status == 415:
         message = errors.UNSUPPORTED_MEDIA_TYPE
     elif status >= 500:
@@ -75,17 +98,19 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 def create_app(
     document: dict | None = None,
     *,
+    source: str = "<document>",
     api_keys: Iterable[str] = (),
     validate_responses: bool = False,
 ) -> connexion.AsyncApp:
     """A mock serving `document` (the bundled fixtures by default) to holders of `api_keys`.
 
     With no keys it accepts the development key `patchworks-mock-key`. A bad document raises
-    `fixtures.FixtureError`.
+    `fixtures.FixtureError` naming `source`.
     """
     if document is None:
-        document = fixtures.read(paths.DEFAULT_FIXTURES)
-    state = Mock(initial=document, api_keys=frozenset(api_keys) or frozenset({DEVELOPMENT_KEY}))
+        document, source = fixtures.read(paths.DEFAULT_FIXTURES), str(paths.DEFAULT_FIXTURES)
+    keys = frozenset(api_keys) or frozenset({DEVELOPMENT_KEY})
+    state = Mock(initial=document, api_keys=keys, source=source)
     app = connexion.AsyncApp(
         __name__,
         specification_dir=str(paths.SPEC_DIR),

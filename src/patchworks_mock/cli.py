@@ -44,7 +44,12 @@ def serve(args: argparse.Namespace) -> int:
     )
     try:
         document = fixtures.read(args.fixtures)
-        app = create_app(document, api_keys=keys, validate_responses=args.validate_responses)
+        app = create_app(
+            document,
+            source=args.fixtures,
+            api_keys=keys,
+            validate_responses=args.validate_responses,
+        )
     except fixtures.FixtureError as exc:
         return _fail(str(exc))
     try:

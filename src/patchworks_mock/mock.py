@@ -20,14 +20,15 @@ _SCOPE_KEY = "patchworks_mock"
 class Mock:
     initial: dict
     api_keys: frozenset[str]
+    source: str = "<document>"  # where `initial` came from, for error messages
     store: Store = field(init=False)
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.store = fixtures.load(self.initial)
+        self.store = fixtures.load(self.initial, self.source)
 
     def reset(self) -> None:
-        self.store = fixtures.load(self.initial)
+        self.store = fixtures.load(self.initial, self.source)
 
     def replace(self, document: dict) -> None:
         """Load a new state; a bad document raises `FixtureError` and changes nothing."""

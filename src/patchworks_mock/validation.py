@@ -69,10 +69,14 @@ def body_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
     if not isinstance(body, dict):
         return {"body": ["The request body must be a JSON object."]}
     found: dict[str, list[str]] = {}
-    required = schema.get("required", [])
-    for name in required:
-        if body.get(name) is None:  # Laravel's `required` fails for null too
-            found.setdefault(name, []).append(errors.required(name))
+    properties = schema.get("properties", {})
+    # Laravel's `required` fails for null too, and blank input has become null by now.
+    for name in schema.get("required", []):
+        if body.get(name) is None:
+            found[name] = [errors.required(name)]
+    for name, value in body.items():
+        if value is None and name in properties and not properties[name].get("nullable"):
+            found[name] = [errors.required(name)]
     validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
     for error in validator.iter_errors(body):
         if not error.path:
@@ -81,7 +85,7 @@ def body_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
         if name in found:
             continue
         found.setdefault(name, []).append(message(name, error))
-    order = list(schema.get("properties", {}))
+    order = list(properties)
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0))
 
 
