@@ -18,7 +18,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from patchworks_mock import admin, errors, fixtures, handlers, paths, validation
+from patchworks_mock import admin, durable, errors, fixtures, handlers, paths, validation
 from patchworks_mock.mock import DEVELOPMENT_KEY, Attach, Mock
 
 logger = logging.getLogger("patchworks_mock")
@@ -101,16 +101,26 @@ def create_app(
     source: str = "<document>",
     api_keys: Iterable[str] = (),
     validate_responses: bool = False,
+    state_file: str | Path | None = None,
 ) -> connexion.AsyncApp:
     """A mock serving `document` (the bundled fixtures by default) to holders of `api_keys`.
 
     With no keys it accepts the development key `patchworks-mock-key`. A bad document raises
-    `fixtures.FixtureError` naming `source`.
+    `fixtures.FixtureError` naming `source`. With a `state_file`, the state saved there (if any)
+    is served instead of `document`, and every write is saved there before it is answered;
+    a reset still goes back to `document`.
     """
     if document is None:
         document, source = fixtures.read(paths.DEFAULT_FIXTURES), str(paths.DEFAULT_FIXTURES)
+    saved = durable.StateFile(state_file) if state_file is not None else None
+    previous = saved.read() if saved is not None else None
     keys = frozenset(api_keys) or frozenset({DEVELOPMENT_KEY})
-    state = Mock(initial=document, api_keys=keys, source=source)
+    state = Mock(
+        initial=document,
+        api_keys=keys,
+        source=source,
+        store=None if previous is None else fixtures.load(previous, str(state_file)),
+    )
     app = connexion.AsyncApp(
         __name__,
         specification_dir=str(paths.SPEC_DIR),
@@ -129,6 +139,14 @@ def create_app(
         validate_responses=validate_responses,
     )
     app.add_middleware(Attach, position=MiddlewarePosition.BEFORE_EXCEPTION, mock=state)
+    if saved is not None:
+        durable.start(saved, state.store)
+        app.add_middleware(
+            durable.Persist,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            state_file=saved,
+            saved_store=state.store,
+        )
     app.add_error_handler(errors.ApiError, _api_error)
     app.add_error_handler(ProblemException, _http_error)
     app.add_error_handler(HTTPException, _http_error)

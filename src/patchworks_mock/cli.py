@@ -49,9 +49,12 @@ def serve(args: argparse.Namespace) -> int:
             source=args.fixtures,
             api_keys=keys,
             validate_responses=args.validate_responses,
+            state_file=args.state_file,
         )
     except fixtures.FixtureError as exc:
         return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write the state file {args.state_file}: {exc.strerror or exc}")
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
@@ -61,6 +64,8 @@ def serve(args: argparse.Namespace) -> int:
     base = f"http://{shown_host}:{port}"
     store = app.state.store
     print(f"patchworks-mock serving {args.fixtures}", flush=True)
+    if args.state_file:
+        print(f"  state kept in {args.state_file} (loaded from there if it existed)")
     print(
         f"  {len(store.packages)} packages, {len(store.flow_versions)} flow versions, "
         f"{len(store.virtual_environments)} virtual environments"
@@ -117,6 +122,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help=f"an API key to accept; repeat for more (default: ${API_KEY_VARIABLE}, "
         f"else '{DEVELOPMENT_KEY}')",
+    )
+    run.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep the state in this file: loaded at start if it exists (instead of --fixtures), "
+        "and every acknowledged write is saved there before it is answered",
     )
     run.add_argument(
         "--validate-responses",

@@ -21,11 +21,12 @@ class Mock:
     initial: dict
     api_keys: frozenset[str]
     source: str = "<document>"  # where `initial` came from, for error messages
-    store: Store = field(init=False)
+    store: Store = None  # type: ignore[assignment]  # loaded from `initial` unless given
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.store = fixtures.load(self.initial, self.source)
+        if self.store is None:
+            self.store = fixtures.load(self.initial, self.source)
 
     def reset(self) -> None:
         self.store = fixtures.load(self.initial, self.source)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, insort
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from patchworks_mock import errors
@@ -118,6 +118,17 @@ class CompareRow:
         )
 
 
+def as_record(record) -> dict:
+    """A record in the fixture document's form (a package lists its flow versions)."""
+    fields = asdict(record)
+    if isinstance(record, Package):
+        members = fields.pop("members")
+        fields["flow_versions"] = [
+            {"flow_version_id": fv, "priority": priority} for fv, priority in members.items()
+        ]
+    return fields
+
+
 class SortedIndex:
     """Package ids kept in one order, so that a page is a slice, not a sort."""
 
@@ -184,6 +195,18 @@ class Store:
         self._fvds_of_deployment: dict[int, list[int]] = {}
         self._live_fvd: dict[tuple[int, int], int] = {}  # (ve id, flow id) -> deployed fvd id
         self._last_fvd_in_environment: dict[int, int] = {}
+        # (collection, id) of every record a request changed, while someone records them
+        self.changed: dict[tuple[str, int], None] | None = None
+
+    def _touch(self, collection: str, record_id: int) -> None:
+        if self.changed is not None:
+            self.changed[(collection, record_id)] = None
+
+    def take_changes(self) -> list[tuple[str, int]]:
+        """The records changed since the last call; recording starts with the first call."""
+        taken = list(self.changed or ())
+        self.changed = {}
+        return taken
 
     # -- building (used by the fixture loader) -------------------------------------------
 
@@ -214,12 +237,14 @@ class Store:
     def add_package(self, package: Package) -> None:
         self.packages[package.id] = package
         self._bump("packages", package.id)
+        self._touch("packages", package.id)
         for index in self._all.values():
             index.add(package)
 
     def add_deployment(self, deployment: Deployment) -> None:
         self.deployments[deployment.id] = deployment
         self._bump("deployments", deployment.id)
+        self._touch("deployments", deployment.id)
         of_package = self._deployments_of_package.setdefault(deployment.package_id, [])
         of_package.append(deployment.id)
         if len(of_package) == 1:
@@ -229,6 +254,7 @@ class Store:
     def add_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
         self.flow_version_deployments[fvd.id] = fvd
         self._bump("flow_version_deployments", fvd.id)
+        self._touch("flow_version_deployments", fvd.id)
         self._fvds_of_version.setdefault(fvd.flow_version_id, []).append(fvd.id)
         if fvd.deployment_id is not None:
             self._fvds_of_deployment.setdefault(fvd.deployment_id, []).append(fvd.id)
@@ -328,6 +354,7 @@ class Store:
             if "notes" in changed:
                 package.notes = changed["notes"]
             package.updated_at = now()
+            self._touch("packages", package.id)
         return package
 
     def _reindex(self, package: Package, change) -> None:
@@ -347,6 +374,7 @@ class Store:
         for index in self._all.values():
             index.discard(package)
         del self.packages[package.id]
+        self._touch("packages", package.id)
 
     def add_version(self, package_key: str, version_key: str, priority: int | None) -> Package:
         """Put a flow version in a package; the same version again only changes its priority."""
@@ -359,6 +387,7 @@ class Store:
         elif priority is not None:
             package.members[version.id] = priority
         package.updated_at = now()
+        self._touch("packages", package.id)
         return package
 
     def remove_version(self, package_key: str, version_key: str) -> None:
@@ -371,6 +400,7 @@ class Store:
             raise errors.Invalid.field("flow_version", errors.REMOVE_AFTER_DEPLOY)
         del package.members[version.id]
         package.updated_at = now()
+        self._touch("packages", package.id)
 
     def deploy(
         self, package_key: str, environment_key: str, notes: str | None, user_id: int | None
@@ -391,6 +421,7 @@ class Store:
             if replaced is not None:
                 self.flow_version_deployments[replaced].status = INACTIVE
                 self.flow_version_deployments[replaced].updated_at = stamp
+                self._touch("flow_version_deployments", replaced)
             self.add_flow_version_deployment(
                 FlowVersionDeployment(
                     self.new_id("flow_version_deployments"),
@@ -404,6 +435,7 @@ class Store:
                 )
             )
         package.first_deployed_at = package.first_deployed_at or stamp
+        self._touch("packages", package.id)
         return deployment
 
     def compare(self, package_key: str, environment_key: str) -> list[CompareRow]:
@@ -437,7 +469,9 @@ class Store:
     def _forget_deployment(self, deployment: Deployment) -> None:
         for fvd_id in self._fvds_of_deployment.pop(deployment.id, ()):
             self.flow_version_deployments[fvd_id].deployment_id = None
+            self._touch("flow_version_deployments", fvd_id)
         del self.deployments[deployment.id]
+        self._touch("deployments", deployment.id)
         of_package = self._deployments_of_package[deployment.package_id]
         of_package.remove(deployment.id)
         if not of_package:
