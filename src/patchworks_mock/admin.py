@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from connexion import request
 
 from patchworks_mock import errors, fixtures, mock
+from patchworks_mock.faults import PlannedFault
 
 
 async def health() -> dict:
@@ -30,3 +33,23 @@ async def put_state(body: object) -> dict:
 async def reset_state() -> dict:
     mock.of(request.scope).reset()
     return {"message": "The state was reset to the fixtures loaded at start."}
+
+
+async def list_requests(method: str | None = None, path: str | None = None) -> dict:
+    return {"data": mock.of(request.scope).journal.find(method, path)}
+
+
+async def clear_requests() -> dict:
+    mock.of(request.scope).journal.clear()
+    return {"message": "The request journal is empty."}
+
+
+async def plan_fault(body: dict) -> tuple:
+    planned = PlannedFault(**body)
+    mock.of(request.scope).planned_faults.append(planned)
+    return asdict(planned), 201
+
+
+async def clear_faults() -> dict:
+    mock.of(request.scope).planned_faults.clear()
+    return {"message": "No faults are planned."}

@@ -7,21 +7,34 @@ import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlparse
 
 import connexion
-import yaml
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 
-from patchworks_mock import admin, durable, errors, fixtures, handlers, paths, validation
+from patchworks_mock import (
+    admin,
+    durable,
+    errors,
+    fixtures,
+    handlers,
+    journal,
+    paths,
+    routes,
+    validation,
+)
+from patchworks_mock.faults import Faults, FaultSettings
 from patchworks_mock.mock import DEVELOPMENT_KEY, Attach, Mock
 
 logger = logging.getLogger("patchworks_mock")
+
+# Browser pages served from this machine may call the mock without configuration.
+LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 
 
 def _snake(operation_id: str) -> str:
@@ -46,24 +59,6 @@ def _api_error(request: ConnexionRequest, exc: errors.ApiError) -> ConnexionResp
     return _json(exc.status, exc.body(), exc.headers)
 
 
-def _routes(*spec_files: Path) -> list[tuple[re.Pattern, list[str]]]:
-    """Each spec path as a regex with the methods it serves (HEAD wherever GET is)."""
-    methods_in_order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    routes = []
-    for spec_file in spec_files:
-        spec = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
-        prefix = urlparse(spec["servers"][0]["url"]).path.rstrip("/")
-        for template, item in spec["paths"].items():
-            pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(prefix + template))
-            methods = {m.upper() for m in item if m != "parameters"}
-            methods |= {"HEAD"} if "GET" in methods else set()
-            routes.append((re.compile(pattern), [m for m in methods_in_order if m in methods]))
-    return routes
-
-
-_ROUTES = _routes(paths.PACKAGES_SPEC, paths.ADMIN_SPEC)
-
-
 def _http_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
     """Connexion's and Starlette's own errors (routing, auth, content type), Laravel-shaped."""
     status = exc.status_code
@@ -75,7 +70,8 @@ def _http_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionRespo
     elif status == 405:
         # Starlette's `Allow` names one route's methods; the path's are spread over several.
         path = request.url.path
-        allowed = next((m for pattern, m in _ROUTES if pattern.fullmatch(path)), [])
+        route = routes.find(path)
+        allowed = route.methods if route else []
         headers["Allow"] = ", ".join(allowed)
         message = errors.method_not_allowed(request.method, path, allowed)
     elif status == 415:
@@ -102,14 +98,23 @@ def create_app(
     api_keys: Iterable[str] = (),
     validate_responses: bool = False,
     state_file: str | Path | None = None,
+    faults: FaultSettings | None = None,
+    isolate_keys: bool = False,
+    cors_origins: Iterable[str] = (),
+    journal_size: int = journal.DEFAULT_SIZE,
 ) -> connexion.AsyncApp:
     """A mock serving `document` (the bundled fixtures by default) to holders of `api_keys`.
 
     With no keys it accepts the development key `patchworks-mock-key`. A bad document raises
     `fixtures.FixtureError` naming `source`. With a `state_file`, the state saved there (if any)
     is served instead of `document`, and every write is saved there before it is answered;
-    a reset still goes back to `document`.
+    a reset still goes back to `document`. `Prefer` headers and planned faults always work;
+    `faults` adds server-wide latency, errors and rate limits. `isolate_keys` gives every
+    credential its own copy of the state; `cors_origins` are the browser origins allowed
+    besides local ones (`*` for any).
     """
+    if state_file is not None and isolate_keys:
+        raise ValueError("a state file keeps one state; it cannot be combined with isolated keys")
     if document is None:
         document, source = fixtures.read(paths.DEFAULT_FIXTURES), str(paths.DEFAULT_FIXTURES)
     saved = durable.StateFile(state_file) if state_file is not None else None
@@ -120,6 +125,7 @@ def create_app(
         api_keys=keys,
         source=source,
         store=None if previous is None else fixtures.load(previous, str(state_file)),
+        journal=journal.RequestJournal(journal_size),
     )
     app = connexion.AsyncApp(
         __name__,
@@ -138,7 +144,23 @@ def create_app(
         validator_map=validation.ADMIN_VALIDATORS,
         validate_responses=validate_responses,
     )
-    app.add_middleware(Attach, position=MiddlewarePosition.BEFORE_EXCEPTION, mock=state)
+    # Outermost first: CORS answers preflights before anything else looks at the request.
+    app.add_middleware(
+        CORSMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        allow_origins=list(cors_origins),
+        allow_origin_regex=LOCAL_ORIGINS,
+        allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Accept", "Prefer"],
+        expose_headers=["Location", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+    )
+    app.add_middleware(
+        Attach, position=MiddlewarePosition.BEFORE_EXCEPTION, mock=state, isolate_keys=isolate_keys
+    )
+    app.add_middleware(journal.Record, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(
+        Faults, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=faults or FaultSettings()
+    )
     if saved is not None:
         durable.start(saved, state.store)
         app.add_middleware(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from collections.abc import Sequence
 
-from patchworks_mock import fixtures, paths
+from patchworks_mock import faults, fixture_commands, fixtures, journal, paths, server
 from patchworks_mock.mock import DEVELOPMENT_KEY
 
 API_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"
@@ -20,18 +19,43 @@ def _fail(message: str) -> int:
     return USAGE_ERROR
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind before starting the server, so that a taken port is one clear line, not a trace."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def _latency(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
-    return sock
+        bounds = (int(low), int(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not MIN-MAX in milliseconds") from None
+    if not 0 <= bounds[0] <= bounds[1] <= faults.MAX_DELAY_MS:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' must be 0 <= MIN <= MAX <= {faults.MAX_DELAY_MS} milliseconds"
+        )
+    return bounds
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a share between 0 and 1")
+    return value
+
+
+_UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+def _rate_limit(text: str) -> faults.RateLimit:
+    count, _, unit = text.partition("/")
+    if not count.isdigit() or int(count) < 1 or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"'{text}' is not N/sec, N/min or N/hour (N >= 1)")
+    return faults.RateLimit(int(count), _UNITS[unit])
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above 0")
+    return int(text)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -50,18 +74,22 @@ def serve(args: argparse.Namespace) -> int:
             api_keys=keys,
             validate_responses=args.validate_responses,
             state_file=args.state_file,
+            faults=faults.FaultSettings(args.latency, args.error_rate, args.rate_limit, args.seed),
+            isolate_keys=args.isolate_keys,
+            cors_origins=args.cors_origin or (),
+            journal_size=args.journal_size,
         )
+    except ValueError as exc:  # options that cannot go together
+        return _fail(str(exc))
     except fixtures.FixtureError as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot write the state file {args.state_file}: {exc.strerror or exc}")
     try:
-        sock = _bind(args.host, args.port)
+        sock = server.bind(args.host, args.port)
     except OSError as exc:
         return _fail(str(exc))
-    host, port = sock.getsockname()[:2]
-    shown_host = f"[{host}]" if ":" in host else host
-    base = f"http://{shown_host}:{port}"
+    base = server.base_url(sock)
     store = app.state.store
     print(f"patchworks-mock serving {args.fixtures}", flush=True)
     if args.state_file:
@@ -79,9 +107,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"  API key:    {DEVELOPMENT_KEY}  (send it as 'Authorization: {DEVELOPMENT_KEY}')")
     print("Press Ctrl-C to stop.", flush=True)
     config = uvicorn.Config(app, log_level=args.log_level, access_log=True, lifespan="on")
-    server = uvicorn.Server(config)
     try:
-        server.run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
@@ -130,6 +157,51 @@ def parser() -> argparse.ArgumentParser:
         "and every acknowledged write is saved there before it is answered",
     )
     run.add_argument(
+        "--isolate-keys",
+        action="store_true",
+        help="give every API key (and bearer token) its own copy of the state, made from the "
+        "fixtures on first use, so that parallel test runs do not see each other's writes",
+    )
+    behaviour = run.add_argument_group("faults and latency (for testing clients' retries)")
+    behaviour.add_argument(
+        "--latency",
+        type=_latency,
+        metavar="MIN-MAX",
+        help="delay every API answer by a random MIN..MAX milliseconds, e.g. 20-200",
+    )
+    behaviour.add_argument(
+        "--error-rate",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="answer this share of API requests with 500 or 503, e.g. 0.05 (default: 0)",
+    )
+    behaviour.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        metavar="N/UNIT",
+        help="Laravel-style throttle per credential, e.g. 60/min: 429 with Retry-After past it",
+    )
+    behaviour.add_argument(
+        "--seed",
+        type=int,
+        help="seed for --latency and --error-rate, so that a run can be repeated",
+    )
+    run.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the mock, besides http(s)://localhost and "
+        "127.0.0.1 on any port; repeat for more, or '*' for any",
+    )
+    run.add_argument(
+        "--journal-size",
+        type=_positive,
+        default=journal.DEFAULT_SIZE,
+        metavar="N",
+        help="how many requests GET /__mock__/requests keeps (default: %(default)s)",
+    )
+    run.add_argument(
         "--validate-responses",
         action="store_true",
         help="check every response against the spec too (slower; for debugging the mock)",
@@ -141,6 +213,7 @@ def parser() -> argparse.ArgumentParser:
         help="server log level; 'info' logs one line per request (default: %(default)s)",
     )
     run.set_defaults(handler=serve)
+    fixture_commands.register(commands)
     return root
 
 

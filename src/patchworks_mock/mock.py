@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from patchworks_mock import fixtures
+from patchworks_mock.journal import RequestJournal
 from patchworks_mock.store import Store
 
 DEVELOPMENT_KEY = "patchworks-mock-key"
@@ -23,10 +24,22 @@ class Mock:
     source: str = "<document>"  # where `initial` came from, for error messages
     store: Store = None  # type: ignore[assignment]  # loaded from `initial` unless given
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
+    journal: RequestJournal = field(default_factory=RequestJournal)
+    planned_faults: list = field(default_factory=list)  # of faults.PlannedFault
 
     def __post_init__(self) -> None:
         if self.store is None:
             self.store = fixtures.load(self.initial, self.source)
+
+    def sandbox(self) -> Mock:
+        """A fresh copy of the start state with the same keys, tokens and journal size."""
+        return Mock(
+            initial=self.initial,
+            api_keys=self.api_keys,
+            source=self.source,
+            tokens=self.tokens,
+            journal=RequestJournal(self.journal.entries.maxlen or 0),
+        )
 
     def reset(self) -> None:
         self.store = fixtures.load(self.initial, self.source)
@@ -52,12 +65,36 @@ def of(scope: Scope) -> Mock:
 
 
 class Attach:
-    """ASGI middleware that hands every request the mock it is served by."""
+    """ASGI middleware that hands every request the mock it is served by.
 
-    def __init__(self, app: ASGIApp, mock: Mock) -> None:
+    With `isolate_keys`, each accepted credential gets its own sandbox, made from the start
+    state on first use; anything else is served by the shared mock (and refused there).
+    """
+
+    def __init__(self, app: ASGIApp, mock: Mock, isolate_keys: bool = False) -> None:
         self.app = app
         self.mock = mock
+        self.sandboxes: dict[str, Mock] | None = {} if isolate_keys else None
+
+    def _choose(self, scope: Scope) -> Mock:
+        if self.sandboxes is None:
+            return self.mock
+        credential = next(
+            (v.decode("latin-1").strip() for k, v in scope["headers"] if k == b"authorization"),
+            "",
+        )
+        token = credential[7:].strip() if credential[:7].lower() == "bearer " else None
+        if token is not None:
+            known = self.mock.token_user(token) is not None
+        else:
+            known = credential in self.mock.api_keys
+        if not known:
+            return self.mock
+        if credential not in self.sandboxes:
+            self.sandboxes[credential] = self.mock.sandbox()
+        return self.sandboxes[credential]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[_SCOPE_KEY] = self.mock
+        if scope["type"] == "http":
+            scope[_SCOPE_KEY] = self._choose(scope)
         await self.app(scope, receive, send)

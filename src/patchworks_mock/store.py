@@ -139,6 +139,10 @@ class SortedIndex:
     def add(self, package: Package) -> None:
         insort(self._entries, self._key(package))
 
+    def rebuild(self, packages) -> None:
+        """One sort for many packages: loading 100,000 one by one would be quadratic."""
+        self._entries = sorted(self._key(p) for p in packages)
+
     def discard(self, package: Package) -> None:
         entry = self._key(package)
         at = bisect_left(self._entries, entry)
@@ -197,6 +201,18 @@ class Store:
         self._last_fvd_in_environment: dict[int, int] = {}
         # (collection, id) of every record a request changed, while someone records them
         self.changed: dict[tuple[str, int], None] | None = None
+        self._loading = False
+
+    def start_loading(self) -> None:
+        """Add records without indexing each; `finish_loading` indexes them all at once."""
+        self._loading = True
+
+    def finish_loading(self) -> None:
+        self._loading = False
+        deployed = [self.packages[i] for i in self._deployments_of_package]
+        for name in self._all:
+            self._all[name].rebuild(self.packages.values())
+            self._deployed[name].rebuild(deployed)
 
     def _touch(self, collection: str, record_id: int) -> None:
         if self.changed is not None:
@@ -238,8 +254,9 @@ class Store:
         self.packages[package.id] = package
         self._bump("packages", package.id)
         self._touch("packages", package.id)
-        for index in self._all.values():
-            index.add(package)
+        if not self._loading:
+            for index in self._all.values():
+                index.add(package)
 
     def add_deployment(self, deployment: Deployment) -> None:
         self.deployments[deployment.id] = deployment
@@ -247,7 +264,7 @@ class Store:
         self._touch("deployments", deployment.id)
         of_package = self._deployments_of_package.setdefault(deployment.package_id, [])
         of_package.append(deployment.id)
-        if len(of_package) == 1:
+        if len(of_package) == 1 and not self._loading:
             for index in self._deployed.values():
                 index.add(self.packages[deployment.package_id])
 
