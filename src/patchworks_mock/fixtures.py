@@ -21,6 +21,7 @@ import jsonschema_rs
 from patchworks_mock import paths
 from patchworks_mock.generate import generate
 from patchworks_mock.store import (
+    COLLECTIONS,
     DEFAULT_PRIORITY,
     DEPLOYED,
     Deployment,
@@ -46,16 +47,6 @@ __all__ = [
     "to_json",
     "write_json",
 ]
-
-COLLECTIONS = (
-    "users",
-    "flows",
-    "flow_versions",
-    "virtual_environments",
-    "packages",
-    "deployments",
-    "flow_version_deployments",
-)
 
 
 class FixtureError(Exception):

@@ -15,6 +15,15 @@ from datetime import UTC, datetime
 
 from patchworks_mock import errors
 
+COLLECTIONS = (
+    "users",
+    "flows",
+    "flow_versions",
+    "virtual_environments",
+    "packages",
+    "deployments",
+    "flow_version_deployments",
+)
 DEFAULT_PRIORITY = 50
 PRIORITY_RANGE = (1, 100)
 DEPLOYED = "deployed"
@@ -209,6 +218,8 @@ class Store:
 
     def finish_loading(self) -> None:
         self._loading = False
+        for name in COLLECTIONS:
+            self._next_id[name] = max(getattr(self, name), default=0) + 1
         deployed = [self.packages[i] for i in self._deployments_of_package]
         for name in self._all:
             self._all[name].rebuild(self.packages.values())
@@ -227,32 +238,25 @@ class Store:
     # -- building (used by the fixture loader) -------------------------------------------
 
     def new_id(self, collection: str) -> int:
+        """Like an auto-increment column: never an id used before, even a deleted one's."""
         value = self._next_id.get(collection, 1)
         self._next_id[collection] = value + 1
         return value
 
-    def _bump(self, collection: str, used: int) -> None:
-        self._next_id[collection] = max(self._next_id.get(collection, 1), used + 1)
-
     def add_user(self, user: User) -> None:
         self.users[user.id] = user
-        self._bump("users", user.id)
 
     def add_flow(self, flow: Flow) -> None:
         self.flows[flow.id] = flow
-        self._bump("flows", flow.id)
 
     def add_flow_version(self, version: FlowVersion) -> None:
         self.flow_versions[version.id] = version
-        self._bump("flow_versions", version.id)
 
     def add_virtual_environment(self, environment: VirtualEnvironment) -> None:
         self.virtual_environments[environment.id] = environment
-        self._bump("virtual_environments", environment.id)
 
     def add_package(self, package: Package) -> None:
         self.packages[package.id] = package
-        self._bump("packages", package.id)
         self._touch("packages", package.id)
         if not self._loading:
             for index in self._all.values():
@@ -260,7 +264,6 @@ class Store:
 
     def add_deployment(self, deployment: Deployment) -> None:
         self.deployments[deployment.id] = deployment
-        self._bump("deployments", deployment.id)
         self._touch("deployments", deployment.id)
         of_package = self._deployments_of_package.setdefault(deployment.package_id, [])
         of_package.append(deployment.id)
@@ -270,7 +273,6 @@ class Store:
 
     def add_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
         self.flow_version_deployments[fvd.id] = fvd
-        self._bump("flow_version_deployments", fvd.id)
         self._touch("flow_version_deployments", fvd.id)
         self._fvds_of_version.setdefault(fvd.flow_version_id, []).append(fvd.id)
         if fvd.deployment_id is not None:
