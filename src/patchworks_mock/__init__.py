@@ -1,11 +1,14 @@
 """patchworks-mock: a stateful mock and contract suite for the Patchworks Packages API."""
 
-import warnings
-
-# Connexion imports Starlette's test client at start; its httpx notice means nothing to users.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-
-from patchworks_mock.app import create_app  # noqa: E402
-
 __all__ = ["create_app"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The app (and connexion with it) loads on first use, so that commands and the pytest
+    # plugin that do not serve start quickly.
+    if name == "create_app":
+        from patchworks_mock.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'patchworks_mock' has no attribute {name!r}")

@@ -21,10 +21,8 @@ from pathlib import Path
 import pytest
 
 from patchworks_mock import fixtures, paths
-from patchworks_mock.app import create_app
 from patchworks_mock.faults import PlannedFault
 from patchworks_mock.mock import Mock
-from patchworks_mock.server import BackgroundServer
 
 API_KEY = "patchworks-mock-test-key"
 MARKER = "patchworks_fixtures"
@@ -95,7 +93,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# Notices from inside the mock's own dependencies, which a user's test run cannot act on.
+QUIET = [
+    "ignore::DeprecationWarning:connexion.json_schema",
+    "ignore:Using `httpx` with `starlette.testclient` is deprecated",
+]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    for line in QUIET:
+        config.addinivalue_line("filterwarnings", line)
     config.addinivalue_line(
         "markers",
         f"{MARKER}(path_or_document): start this test's patchworks_mock from these fixtures",
@@ -104,6 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def _patchworks_mock_server(pytestconfig: pytest.Config) -> Iterator[tuple[str, Mock]]:
+    from patchworks_mock.app import create_app  # connexion loads only when a test asks for it
+    from patchworks_mock.server import BackgroundServer
+
     path = pytestconfig.getoption("--patchworks-fixtures") or paths.DEFAULT_FIXTURES
     app = create_app(fixtures.read(path), source=str(path), api_keys=[API_KEY])
     server = BackgroundServer(app).start()
