@@ -2,7 +2,6 @@
 
 import pytest
 
-from patchworks_mock import create_app
 from patchworks_mock.mock import DEVELOPMENT_KEY
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
@@ -14,6 +13,8 @@ def _no_server_errors(response) -> None:
 
 @pytest.fixture
 def app():
+    from patchworks_mock import create_app  # after the plugin has quieted connexion's notices
+
     return create_app(validate_responses=True)
 
 
