@@ -137,13 +137,13 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     app.add_api(
-        Path(paths.PACKAGES_SPEC).name,
+        paths.PACKAGES_SPEC.name,
         resolver=_resolver(handlers),
         validator_map=validation.PACKAGES_VALIDATORS,
         validate_responses=validate_responses,
     )
     app.add_api(
-        Path(paths.ADMIN_SPEC).name,
+        paths.ADMIN_SPEC.name,
         resolver=_resolver(admin),
         validator_map=validation.ADMIN_VALIDATORS,
         validate_responses=validate_responses,
