@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, insort
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -144,15 +143,22 @@ class SortedIndex:
     def __init__(self, key) -> None:
         self._key = key
         self._entries: list[tuple] = []
+        self.version = 0  # changes with every change, for caches of what the index holds
 
     def add(self, package: Package) -> None:
+        self.version += 1
         insort(self._entries, self._key(package))
 
     def rebuild(self, packages) -> None:
         """One sort for many packages: loading 100,000 one by one would be quadratic."""
+        self.version += 1
         self._entries = sorted(self._key(p) for p in packages)
 
+    def entries(self) -> list[tuple]:
+        return self._entries
+
     def discard(self, package: Package) -> None:
+        self.version += 1
         entry = self._key(package)
         at = bisect_left(self._entries, entry)
         if at < len(self._entries) and self._entries[at] == entry:
@@ -160,10 +166,6 @@ class SortedIndex:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def ids(self, descending: bool = False) -> Iterator[int]:
-        entries = reversed(self._entries) if descending else iter(self._entries)
-        return (entry[-1] for entry in entries)
 
     def page(self, offset: int, limit: int, descending: bool = False) -> list[int]:
         if descending:
@@ -183,12 +185,6 @@ def _by_name(package: Package) -> tuple:
     return (package.name.casefold(), package.id)
 
 
-def name_matches(name: str, needles: list[str]) -> bool:
-    """spatie's partial filter: case-insensitive substring, any of the comma-separated values."""
-    folded = name.casefold()
-    return any(needle.casefold() in folded for needle in needles)
-
-
 class Store:
     """All records of one account, their indexes, and the operations of the Packages API."""
 
@@ -205,6 +201,8 @@ class Store:
         self._deployed = {"id": SortedIndex(_by_id), "name": SortedIndex(_by_name)}
         self._deployments_of_package: dict[int, list[int]] = {}
         self._fvds_of_version: dict[int, list[int]] = {}
+        self._live_count: dict[int, int] = {}  # flow version id -> its `deployed` fvds
+        self._filtered: dict[tuple, tuple[int, list[int]]] = {}  # filter -> (version, ids)
         self._fvds_of_deployment: dict[int, list[int]] = {}
         self._live_fvd: dict[tuple[int, int], int] = {}  # (ve id, flow id) -> deployed fvd id
         self._last_fvd_in_environment: dict[int, int] = {}
@@ -278,6 +276,7 @@ class Store:
         if fvd.deployment_id is not None:
             self._fvds_of_deployment.setdefault(fvd.deployment_id, []).append(fvd.id)
         if fvd.status == DEPLOYED:
+            self._live_count[fvd.flow_version_id] = self._live_count.get(fvd.flow_version_id, 0) + 1
             flow_id = self.flow_versions[fvd.flow_version_id].flow_id
             self._live_fvd[(fvd.virtual_environment_id, flow_id)] = fvd.id
         last = self._last_fvd_in_environment.get(fvd.virtual_environment_id, 0)
@@ -311,13 +310,9 @@ class Store:
         return next((u for u in self.users.values() if u.email == email), None)
 
     def flow_version_status(self, version: FlowVersion) -> str:
-        statuses = {
-            self.flow_version_deployments[i].status
-            for i in self._fvds_of_version.get(version.id, ())
-        }
-        if DEPLOYED in statuses:
+        if self._live_count.get(version.id):
             return DEPLOYED
-        return INACTIVE if statuses else DRAFT
+        return INACTIVE if version.id in self._fvds_of_version else DRAFT
 
     def deployments_of(self, package: Package) -> list[Deployment]:
         return [self.deployments[i] for i in self._deployments_of_package.get(package.id, ())]
@@ -355,8 +350,31 @@ class Store:
         if not names:
             ids = index.page(offset, per_page, descending)
             return [self.packages[i] for i in ids], len(index)
-        matching = [i for i in index.ids(descending) if name_matches(self.packages[i].name, names)]
+        matching = self._matching(deployed_only, sort, descending, names)
         return [self.packages[i] for i in matching[offset : offset + per_page]], len(matching)
+
+    def _matching(
+        self, deployed_only: bool, sort: str, descending: bool, names: list[str]
+    ) -> list[int]:
+        """Ids whose name matches, in order; kept until the package indexes change."""
+        by_name = (self._deployed if deployed_only else self._all)["name"]
+        key = (deployed_only, sort, descending, tuple(names))
+        cached = self._filtered.get(key)
+        if cached is not None and cached[0] == by_name.version:
+            return cached[1]
+        needles = [n.casefold() for n in names]
+        # spatie's partial filter: case-insensitive substring of any value. The name index
+        # holds each casefolded name already, so nothing is casefolded per package.
+        matching = [e[-1] for e in by_name.entries() if any(n in e[0] for n in needles)]
+        if sort == "name":
+            if descending:
+                matching.reverse()
+        else:
+            matching.sort(reverse=descending)
+        if len(self._filtered) >= 16:  # a few recent filters; each holds up to every id
+            self._filtered.clear()
+        self._filtered[key] = (by_name.version, matching)
+        return matching
 
     def create_package(self, name: str, notes: str | None, user_id: int | None) -> Package:
         stamp = now()
@@ -438,6 +456,8 @@ class Store:
             flow_id = self.flow_versions[version_id].flow_id
             replaced = self._live_fvd.get((environment.id, flow_id))
             if replaced is not None:
+                if self.flow_version_deployments[replaced].status == DEPLOYED:
+                    self._live_count[self.flow_version_deployments[replaced].flow_version_id] -= 1
                 self.flow_version_deployments[replaced].status = INACTIVE
                 self.flow_version_deployments[replaced].updated_at = stamp
                 self._touch("flow_version_deployments", replaced)
