@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from patchworks_mock import faults, fixture_commands, fixtures, journal, paths, server
+from patchworks_mock.contract import command as check_command
 from patchworks_mock.mock import DEVELOPMENT_KEY
 
 API_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"
@@ -214,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=serve)
     fixture_commands.register(commands)
+    check_command.register(commands)
     return root
 
 

@@ -1,0 +1,137 @@
+"""`patchworks-mock check`: the sub-command's options and its handler."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from patchworks_mock.contract import runner, schema_suite
+
+API_KEY_VARIABLE = "PATCHWORKS_API_KEY"
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError("must be between 0 and 4294967295")
+    return value
+
+
+def _choices(allowed: tuple[str, ...]):
+    def parse(text: str) -> tuple[str, ...]:
+        chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+        unknown = [c for c in chosen if c not in allowed]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)}")
+        return chosen
+
+    return parse
+
+
+def check(args: argparse.Namespace) -> int:
+    """Run the suite as the options say; the exit code is the verdict."""
+    if args.url is not None and not args.api_key:
+        args.api_key = os.environ.get(API_KEY_VARIABLE)
+    if args.url is not None and not args.api_key:
+        print(
+            f"patchworks-mock: error: --url needs --api-key KEY (or ${API_KEY_VARIABLE})",
+            file=sys.stderr,
+        )
+        return 2
+    options = runner.Options(
+        url=args.url,
+        api_key=args.api_key,
+        seed=args.seed,
+        profile=args.profile,
+        max_examples=args.max_examples,
+        read_only=args.read_only,
+        allow_deploy=args.allow_deploy,
+        virtual_environments=args.virtual_environment or [],
+        flow_versions=args.flow_version or [],
+        junit_xml=args.junit_xml,
+        suites=args.suites,
+        phases=args.phases,
+    )
+    code, _ = runner.execute(options)
+    return code
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add `check` to the CLI's sub-commands."""
+    parser = commands.add_parser(
+        "check",
+        help="check the mock, or a server by URL, against the Packages contract",
+        description=(
+            "Run the contract suite (Schemathesis checks, domain properties and a model-based "
+            "state machine) against the in-process mock, or against --url. Exit 0 when "
+            "everything conforms, 1 when something does not, 2 for bad usage or an unreachable "
+            "server."
+        ),
+    )
+    parser.add_argument("--url", help="base URL of the server to check (default: the mock)")
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help=f"key sent as 'Authorization: KEY' with --url (default: ${API_KEY_VARIABLE})",
+    )
+    parser.add_argument(
+        "--seed", type=_seed, help="seed for every generator; a run prints its seed"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(runner.PROFILES),
+        default="default",
+        help="how much to generate: 'quick' for a fast smoke run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-examples",
+        type=_positive,
+        metavar="N",
+        help="examples per operation and per property (overrides the profile)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="send only requests that cannot change data (GETs, and requests that must be refused)",
+    )
+    parser.add_argument(
+        "--allow-deploy",
+        action="store_true",
+        help="with --url: allow deploys to the --virtual-environment given",
+    )
+    parser.add_argument(
+        "--virtual-environment",
+        action="append",
+        metavar="ID",
+        help="a virtual environment the deploy tests may use (repeatable; with --url)",
+    )
+    parser.add_argument(
+        "--flow-version",
+        action="append",
+        metavar="ID",
+        help="a flow version the tests may add to their packages (repeatable; with --url)",
+    )
+    parser.add_argument("--junit-xml", metavar="PATH", help="also write a JUnit XML report")
+    parser.add_argument(
+        "--suites",
+        type=_choices(runner.SUITES),
+        default=runner.SUITES,
+        metavar="LIST",
+        help=f"comma-separated suites to run (default: {','.join(runner.SUITES)})",
+    )
+    parser.add_argument(
+        "--phases",
+        type=_choices(schema_suite.PHASES),
+        default=schema_suite.PHASES,
+        metavar="LIST",
+        help=f"Schemathesis phases (default: {','.join(schema_suite.PHASES)})",
+    )
+    parser.set_defaults(handler=check)

@@ -1,0 +1,80 @@
+"""HTTP helpers shared by the property and stateful tests: curl lines and failed expectations.
+
+A failure carries the request that showed it, so that the report can print a curl command the
+user runs as is (with the key in `$PATCHWORKS_API_KEY`, never the key itself).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import httpx
+
+KEY_VARIABLE = "PATCHWORKS_API_KEY"
+
+
+def curl(request: httpx.Request, api_key: str = "") -> str:
+    """A curl command that repeats `request`; the suite's own key becomes `$PATCHWORKS_API_KEY`."""
+    parts = ["curl", "-X", request.method]
+    for name, value in request.headers.items():
+        if name.lower() not in ("authorization", "content-type", "accept"):
+            continue
+        if name.lower() == "authorization" and api_key and value == api_key:
+            parts += ["-H", f'"Authorization: ${KEY_VARIABLE}"']
+        else:
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if request.content:
+        parts += ["-d", shlex.quote(request.content.decode("utf-8", "replace"))]
+    parts.append(shlex.quote(str(request.url)))
+    return " ".join(parts)
+
+
+def describe(response: httpx.Response, limit: int = 400) -> str:
+    """`HTTP 404 {"message": ...}`, shortened."""
+    try:
+        body = json.dumps(response.json(), ensure_ascii=False)
+    except ValueError:
+        body = response.text
+    body = body if len(body) <= limit else body[:limit] + "…"
+    return f"HTTP {response.status_code} {body}"
+
+
+class Violation(AssertionError):
+    """The target broke a rule: what the rule is, what was expected, what came back."""
+
+    def __init__(
+        self, message: str, response: httpx.Response | None = None, expected: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+        self.expected = expected
+
+    def actual(self) -> str:
+        return describe(self.response) if self.response is not None else ""
+
+    def curl(self, api_key: str) -> str:
+        return curl(self.response.request, api_key) if self.response is not None else ""
+
+
+def expect_status(response: httpx.Response, status: int, why: str) -> None:
+    """Raise a `Violation` unless `response` has `status`."""
+    if response.status_code != status:
+        raise Violation(why, response, expected=f"HTTP {status}")
+
+
+def expect(condition: bool, why: str, response: httpx.Response, expected: str = "") -> None:
+    """Raise a `Violation` about `response` unless `condition` holds."""
+    if not condition:
+        raise Violation(why, response, expected=expected)
+
+
+def data(response: httpx.Response) -> object:
+    """`data` of a JSON answer, or a `Violation` saying the body is not what the contract says."""
+    try:
+        return response.json()["data"]
+    except (ValueError, KeyError, TypeError):
+        raise Violation(
+            "the answer has no JSON `data`", response, expected='{"data": ...}'
+        ) from None

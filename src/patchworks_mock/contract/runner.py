@@ -1,0 +1,326 @@
+"""One run of the suite: pick the target, prepare, run the three suites, clean up, report.
+
+The clean-up runs in a `finally`, so packages the run created are deleted after a failure or
+Ctrl-C as well as after success.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import httpx
+
+from patchworks_mock.contract import properties, report, schema_suite, stateful
+from patchworks_mock.contract.api import Api
+from patchworks_mock.contract.exchange import Violation
+from patchworks_mock.contract.hypo import example_note
+from patchworks_mock.contract.safety import Ledger, new_run_id
+from patchworks_mock.contract.target import Target, TargetError, local_mock, normalise_url, probe
+
+SUITES = ("schema", "properties", "stateful")
+USAGE_ERROR = 2
+INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much each suite generates; `--max-examples` overrides the example counts."""
+
+    schema_examples: int
+    schema_steps: int
+    property_examples: int
+    machine_examples: int
+    machine_steps: int
+
+
+PROFILES = {
+    "default": Profile(
+        schema_examples=100,
+        schema_steps=8,
+        property_examples=12,
+        machine_examples=25,
+        machine_steps=25,
+    ),
+    "quick": Profile(
+        schema_examples=8,
+        schema_steps=5,
+        property_examples=4,
+        machine_examples=10,
+        machine_steps=15,
+    ),
+}
+
+
+@dataclass
+class Options:
+    """Everything `check` was asked to do."""
+
+    url: str | None = None
+    api_key: str | None = None
+    seed: int | None = None
+    profile: str = "default"
+    max_examples: int | None = None
+    read_only: bool = False
+    allow_deploy: bool = False
+    virtual_environments: list[str] = field(default_factory=list)
+    flow_versions: list[str] = field(default_factory=list)
+    junit_xml: str | None = None
+    suites: tuple[str, ...] = SUITES
+    phases: tuple[str, ...] = schema_suite.PHASES
+    properties: tuple[str, ...] = ()  # property names to run; empty runs all
+    operations: tuple[str, ...] = ()  # operation ids Schemathesis checks; empty checks all 11
+
+
+@contextmanager
+def open_target(options: Options, app=None) -> Iterator[Target]:
+    """The server by URL (probed first), or the mock in-process (`app`, else a default one)."""
+    if options.url is None:
+        with local_mock(app) as target:
+            target.read_only = options.read_only
+            yield target
+        return
+    target = Target(
+        base_url=normalise_url(options.url),
+        api_key=options.api_key or "",
+        read_only=options.read_only,
+        allow_deploy=options.allow_deploy,
+        virtual_environments=list(options.virtual_environments),
+        flow_versions=list(options.flow_versions),
+    )
+    probe(target)
+    yield target
+
+
+def discover_flows(
+    api: Api, ledger: Ledger, versions: list[str]
+) -> tuple[dict[str, int], list[str]]:
+    """Each usable flow version's flow id, learnt by adding it to a package of this run's own."""
+    if not versions:
+        return {}, []
+    created = api.create({"name": ledger.name("probe")})
+    package = ledger.record_created(created)
+    if package is None:
+        return {}, [
+            f"could not create a package to look the flow versions up ({created.status_code})"
+        ]
+    flows: dict[str, int] = {}
+    problems = []
+    for version in versions:
+        response = api.add_version(package, version)
+        if response.status_code != 200:
+            problems.append(f"--flow-version {version}: HTTP {response.status_code}")
+            continue
+        rows = response.json().get("data", {}).get("flow_versions", [])
+        row = next((r for r in rows if str(r.get("id")) == version), None)
+        if row is not None:
+            flows[version] = row["flow_id"]
+        api.remove_version(package, version)
+    api.delete(package)
+    return flows, problems
+
+
+def scratch_packages(api: Api, ledger: Ledger, flows: dict[str, int]) -> None:
+    """Packages of this run's own for Schemathesis to aim requests at, one holding a version."""
+    made = [
+        ledger.record_created(api.create({"name": ledger.name(f"scratch-{number}")}))
+        for number in range(3)
+    ]
+    if made[0] is not None and flows:
+        api.add_version(made[0], sorted(flows)[0])
+
+
+def _property_result(prop: properties.Property, ctx: properties.Context) -> report.Result:
+    base = {"suite": "properties", "operation": prop.operation, "check": prop.name}
+    try:
+        prop.check(ctx)
+    except Violation as exc:
+        return report.Result(
+            **base,
+            status=report.FAILED,
+            message=f"{exc.message}\n{example_note(exc)}",
+            curl=exc.curl(ctx.target.api_key),
+            expected=exc.expected,
+            actual=exc.actual(),
+        )
+    except httpx.HTTPError as exc:
+        return report.Result(**base, status=report.ERROR, message=f"the request failed: {exc}")
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        return report.Result(
+            **base,
+            status=report.FAILED,
+            message=f"an answer does not have the contract's shape ({exc!r})\n{example_note(exc)}",
+        )
+    return report.Result(**base, status=report.PASSED)
+
+
+def _skip_reason(prop: properties.Property, target: Target, flows: dict[str, int]) -> str | None:
+    if "write" in prop.needs and target.read_only:
+        return "--read-only: this test creates packages"
+    if "flows" in prop.needs and not flows:
+        return "no flow versions to use: pass --flow-version ID (repeatable)"
+    if "deploy" in prop.needs and not target.can_deploy:
+        return (
+            "deploys touch a real environment: pass --allow-deploy, --virtual-environment ID "
+            "and --flow-version ID"
+        )
+    return None
+
+
+def run_properties(ctx: properties.Context, options: Options, progress) -> list[report.Result]:
+    results = []
+    for prop in properties.PROPERTIES:
+        if options.properties and prop.name not in options.properties:
+            continue
+        reason = _skip_reason(prop, ctx.target, ctx.flows)
+        if reason:
+            result = report.Result("properties", prop.operation, prop.name, report.SKIPPED, reason)
+        else:
+            result = _property_result(prop, ctx)
+        progress(f"  {prop.name:<17} {prop.operation}: {result.status}")
+        results.append(result)
+    ran_flow_versions = any(
+        r.check == "flow_versions" and r.status != report.SKIPPED for r in results
+    )
+    flows = list(ctx.flows.values())
+    if ran_flow_versions and len(set(flows)) == len(flows):
+        results.append(
+            report.Result(
+                "properties",
+                "add/remove flow version",
+                "one_version_per_flow",
+                report.SKIPPED,
+                "no two --flow-version ids of the same flow, so the refusal of a second version "
+                "of a flow is not tested",
+            )
+        )
+    return results
+
+
+def run_machine(ctx: properties.Context, profile: Profile, examples: int) -> report.Result:
+    base = {"suite": "stateful", "operation": "all operations", "check": "model_based_sequence"}
+    if ctx.target.read_only:
+        return report.Result(**base, status=report.SKIPPED, message="--read-only")
+    capabilities = stateful.Capabilities(
+        flows=ctx.flows,
+        environments=list(ctx.target.virtual_environments),
+        can_deploy=ctx.target.can_deploy,
+    )
+    prop = properties.Property(
+        base["check"],
+        base["operation"],
+        (),
+        lambda c: stateful.run(
+            c.client,
+            c.ledger,
+            capabilities,
+            run_seed=c.seed,
+            examples=examples,
+            steps=profile.machine_steps,
+        ),
+    )
+    result = _property_result(prop, ctx)
+    result.suite = "stateful"
+    return result
+
+
+def execute(
+    options: Options, out: TextIO | None = None, app=None
+) -> tuple[int, list[report.Result]]:
+    """Run the suite; returns the exit code (0 conforms, 1 not, 2 unusable target) and results."""
+    out = out or sys.stdout
+    run_seed = options.seed if options.seed is not None else random.randrange(2**32)
+    profile = PROFILES[options.profile]
+    examples = options.max_examples
+
+    def progress(message: str) -> None:
+        print(message, file=out, flush=True)
+
+    try:
+        with open_target(options, app) as target:
+            ledger = Ledger(new_run_id())
+            where = target.base_url + (" (in-process mock)" if target.is_local_mock else "")
+            progress(f"patchworks-mock check: {where}")
+            progress(f"seed {run_seed} (rerun with --seed {run_seed}); run id {ledger.run_id}")
+            progress(
+                f"packages this run creates are named '{ledger.prefix}…' and deleted at the end"
+            )
+            started = time.monotonic()
+            results: list[report.Result] = []
+            stopped: int | None = None
+            client = target.client()
+            try:
+                results = _run(
+                    target, ledger, client, options, profile, run_seed, examples, progress
+                )
+            except KeyboardInterrupt:
+                progress("interrupted: cleaning up")
+                stopped = INTERRUPTED
+            except httpx.HTTPError as exc:
+                print(
+                    f"patchworks-mock: error: {target.base_url} stopped answering: {exc}",
+                    file=sys.stderr,
+                )
+                stopped = USAGE_ERROR
+            finally:
+                _cleanup(ledger, client, progress)
+                client.close()
+            if stopped is not None:
+                return stopped, results
+    except TargetError as exc:
+        print(f"patchworks-mock: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR, []
+    report.print_report(results, out)
+    progress(f"finished in {time.monotonic() - started:.0f}s; seed {run_seed}")
+    if options.junit_xml:
+        report.write_junit(results, options.junit_xml, run_seed)
+        progress(f"JUnit report written to {options.junit_xml}")
+    return report.exit_code(results), results
+
+
+def _run(target, ledger, client, options, profile, run_seed, examples, progress):
+    """Prepare (flow ids, scratch packages), then the suites that were asked for, in order."""
+    api = Api(client)
+    flows: dict[str, int] = {}
+    results: list[report.Result] = []
+    if not target.read_only:
+        flows, problems = discover_flows(api, ledger, target.flow_versions)
+        for problem in problems:
+            progress(f"warning: {problem} (not used)")
+        scratch_packages(api, ledger, flows)
+    if "schema" in options.suites:
+        schema_options = schema_suite.SchemaOptions(
+            seed=run_seed,
+            max_examples=examples or profile.schema_examples,
+            stateful_steps=profile.schema_steps,
+            phases=options.phases,
+            operations=options.operations,
+        )
+        results += schema_suite.run(target, ledger, schema_options, progress)
+    ctx = properties.Context(
+        target, ledger, client, run_seed, examples or profile.property_examples, flows
+    )
+    if "properties" in options.suites:
+        progress("properties:")
+        results += run_properties(ctx, options, progress)
+    if "stateful" in options.suites:
+        progress("stateful: model-based sequences of all operations")
+        result = run_machine(ctx, profile, examples or profile.machine_examples)
+        progress(f"  {result.check}: {result.status}")
+        results.append(result)
+    return results
+
+
+def _cleanup(ledger: Ledger, client: httpx.Client, progress) -> None:
+    """Delete what the run created; say what could not be deleted, never raise."""
+    try:
+        problems = ledger.cleanup(client)
+    except httpx.HTTPError as exc:
+        problems = [str(exc)]
+    for problem in problems:
+        progress(f"warning: could not delete package {problem}; delete it by hand")

@@ -1,0 +1,302 @@
+"""The schema-driven part: Schemathesis's engine over the 11 operations, every fitting check.
+
+The engine runs the examples, coverage, fuzzing and stateful phases as `st run` would. Hooks
+keep it safe on a real deployment: just before each call, a request naming a package is pointed
+at a package this run created (or at an id that names nothing), and a valid create or update is
+named under the run's prefix; after each call, every package Schemathesis created is recorded,
+so that the clean-up removes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events, from_schema
+from schemathesis.generation import GenerationMode
+from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
+
+from patchworks_mock import paths
+from patchworks_mock.contract import report
+from patchworks_mock.contract.api import OPERATIONS
+from patchworks_mock.contract.exchange import KEY_VARIABLE
+from patchworks_mock.contract.safety import Ledger
+from patchworks_mock.contract.target import Target
+
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+CREATE = "POST /api/v1/packages"
+DELETE = "DELETE /api/v1/packages/{package}"
+ABSENT = "0"  # Laravel ids start at 1: a package id that names nothing
+# A schema-valid request to these operations may be refused with a documented 422 for a domain
+# rule the schema cannot express: deploying an empty package, a second version of a flow,
+# removing a version after the first deploy. Only `positive_data_acceptance`, only on a 422, only
+# here, is told so (see `filter_failure`); every other check of these operations stays as is.
+DOMAIN_REFUSALS = {
+    "POST /api/v1/packages/{package}/deploy/{virtual_environment}",
+    "POST /api/v1/packages/{package}/flow-versions/{flow_version}",
+    "DELETE /api/v1/packages/{package}/flow-versions/{flow_version}",
+}
+DESIGN_CHECKS = {
+    "ensure_resource_availability",
+    "use_after_free",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+}
+WRITES_BODY_NAME = {"POST /api/v1/packages", "PUT /api/v1/packages/{package}"}
+
+
+@dataclass
+class SchemaOptions:
+    seed: int
+    max_examples: int
+    stateful_steps: int
+    phases: tuple[str, ...] = PHASES
+    operations: tuple[str, ...] = ()  # operation ids to keep; empty keeps all 11
+
+
+def config_for(target: Target, options: SchemaOptions) -> SchemathesisConfig:
+    """Every built-in check that fits the API, all generation modes, a fixed seed, no database."""
+    phases = {name: {"enabled": name in options.phases} for name in PHASES}
+    phases["stateful"]["max-steps"] = options.stateful_steps
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": options.seed,
+            "base-url": target.base_url,
+            "headers": {"Authorization": target.api_key},
+            "generation": {
+                "max-examples": options.max_examples,
+                "database": "none",
+                "deterministic": True,
+            },
+            "phases": phases,
+        }
+    )
+
+
+def operation_ids(target: Target, options: SchemaOptions) -> list[str]:
+    """The operations this target may be sent (and the run asked for); login is never sent."""
+    chosen = []
+    for operation_id, method, _ in OPERATIONS:
+        if options.operations and operation_id not in options.operations:
+            continue
+        if target.read_only and method != "GET":
+            continue
+        if operation_id == "deployPackage" and not target.can_deploy:
+            continue
+        chosen.append(operation_id)
+    return chosen
+
+
+def load(target: Target, options: SchemaOptions):
+    """The bundled contract, narrowed to `operation_ids` (one filter: chained ones replace)."""
+    schema = schemathesis.openapi.from_path(paths.PACKAGES_SPEC, config=config_for(target, options))
+    return schema.include(operation_id=operation_ids(target, options))
+
+
+def _aimed(package: str, ledger: Ledger, positive: bool) -> str:
+    """The package a request may name: its own if this run created it, else the latest one it
+    created (in a stateful chain, the chain's own), else an id that names nothing.
+
+    A request meant to be refused gets the id that names nothing: the rewrite must not make an
+    invalid request valid (which `negative_data_rejection` would report).
+    """
+    if ledger.owns(package):
+        return package
+    latest = ledger.latest() if positive else None
+    return latest or ABSENT
+
+
+@dataclass
+class Guard:
+    """What one run may send: packages it owns, VEs it was given, names under its prefix."""
+
+    target: Target
+    ledger: Ledger
+    rewritten: set[str] = field(default_factory=set)  # ids of the cases whose ids were changed
+
+    def adjust(self, case) -> None:
+        method = case.operation.method.upper()
+        label = f"{method} {case.operation.path}"
+        params = case.path_parameters
+        meta = getattr(case, "meta", None)
+        positive = meta is None or meta.generation.mode == GenerationMode.POSITIVE
+        keep_ids = self.target.read_only and method == "GET"
+        if params and not keep_ids and "package" in params:
+            aimed = _aimed(str(params["package"]), self.ledger, positive)
+            if aimed != str(params["package"]):  # an unchanged value must stay untouched
+                params["package"] = aimed
+                self.rewritten.add(case.id)
+        environments = self.target.virtual_environments
+        deploy = params and label.endswith("/deploy/{virtual_environment}") and environments
+        if deploy and params.get("virtual_environment") not in environments:
+            params["virtual_environment"] = environments[0]
+            self.rewritten.add(case.id)
+        body = case.body
+        if label in WRITES_BODY_NAME and positive and isinstance(body, dict):
+            name = body.get("name")
+            valid = isinstance(name, str) and name.strip(" \t\n\r\0\x0b")
+            if valid and not name.startswith(self.ledger.prefix):
+                body["name"] = self.ledger.name(name)
+
+
+_active: list[Guard] = []
+_hook_lock = threading.Lock()
+
+
+def _before_call(context, case, kwargs) -> None:
+    """Schemathesis's process-wide hook; inert unless a run has a guard active."""
+    if _active:
+        _active[-1].adjust(case)
+
+
+def _install_hook() -> None:
+    # `before_call` exists only as a global hook. A schema-level `map_case` would do the same
+    # work at generation time, but makes the fuzzing phase about fifteen times slower.
+    with _hook_lock:
+        if _before_call not in GLOBAL_HOOK_DISPATCHER.get_all_by_name("before_call"):
+            GLOBAL_HOOK_DISPATCHER.register_hook_with_name(_before_call, "before_call")
+
+
+def install_guards(schema, guard: Guard) -> None:
+    """Aim package ids at packages the run owns; record every package Schemathesis creates."""
+    _install_hook()
+
+    def after_call(context, case, response):
+        label = f"{case.operation.method.upper()} {case.operation.path}"
+        if label == DELETE and response.status_code == 200:
+            guard.ledger.gone((case.path_parameters or {}).get("package"))
+        if label != CREATE or response.status_code not in (200, 201):
+            return
+        try:
+            guard.ledger.record(response.json()["data"]["id"])
+        except (ValueError, KeyError, TypeError):
+            return
+
+    def filter_failure(context, failure, case, response) -> bool:
+        domain_refusal = (
+            "positive_data_acceptance" in failure.checks
+            and response.status_code == 422
+            and f"{case.operation.method.upper()} {case.operation.path}" in DOMAIN_REFUSALS
+        )
+        # A request the guard re-aimed is not the one Schemathesis designed: whether it should
+        # have found its resource, or been refused, is no longer known. The checks of the
+        # answer itself (status, schema, headers, no 500) still judge it.
+        redesigned = case.id in guard.rewritten and bool(set(failure.checks) & DESIGN_CHECKS)
+        return not (domain_refusal or redesigned)
+
+    schema.hooks.register_hook_with_name(after_call, "after_call")
+    schema.hooks.register_hook_with_name(filter_failure, "filter_failure")
+
+
+def _curl(code_sample: str) -> str:
+    return code_sample.replace("'Authorization: [Filtered]'", f'"Authorization: ${KEY_VARIABLE}"')
+
+
+def _response_text(recorder, case_id: str) -> str:
+    interaction = recorder.interactions.get(case_id)
+    response = interaction.response if interaction else None
+    if response is None:
+        return ""
+    body = response.content.decode("utf-8", "replace") if response.content else ""
+    body = body if len(body) <= 400 else body[:400] + "…"
+    return f"HTTP {response.status_code} {body}".strip()
+
+
+def results_of(event: events.ScenarioFinished) -> list[report.Result]:
+    """One result per check per operation of a finished scenario, failures with their curl."""
+    recorder = event.recorder
+    seen: dict[tuple[str, str], report.Result] = {}
+    found = []
+    for case_id, checks in recorder.checks.items():
+        node = recorder.cases.get(case_id)
+        operation = node.value.operation.label if node else recorder.label
+        for check in checks:
+            if check.failure_info is None:
+                key = (operation, check.name)
+                if key not in seen:
+                    seen[key] = report.Result("schema", operation, check.name, report.PASSED)
+                continue
+            failure = check.failure_info.failure
+            found.append(
+                report.Result(
+                    "schema",
+                    operation,
+                    check.name,
+                    report.FAILED,
+                    message=f"{failure.title}\n{failure.message}".strip(),
+                    curl=_curl(check.failure_info.code_sample),
+                    actual=_response_text(recorder, case_id),
+                )
+            )
+    failed = {(r.operation, r.check) for r in found}
+    return found + [r for key, r in seen.items() if key not in failed]
+
+
+def run(
+    target: Target,
+    ledger: Ledger,
+    options: SchemaOptions,
+    progress: Callable[[str], None],
+) -> list[report.Result]:
+    """Run the engine; every check of every operation becomes `Result` rows.
+
+    Requests naming someone else's package go to the packages the ledger holds (the runner
+    creates a few first), never elsewhere.
+    """
+    schema = load(target, options)
+    guard = Guard(target, ledger)
+    install_guards(schema, guard)
+    _active.append(guard)
+    results: list[report.Result] = []
+    skips: dict[tuple[str, str], list[str]] = {}
+    scenarios: dict[str, int] = {}
+    stream = from_schema(schema).execute()
+    try:
+        for event in stream:
+            if isinstance(event, events.PhaseStarted) and event.phase.name in PHASES:
+                progress(f"schema: {event.phase.name} phase")
+            elif isinstance(event, events.ScenarioFinished):
+                if event.status == Status.SKIP:
+                    # A stateful scenario that ran no step is "skipped" without a reason.
+                    reason = event.skip_reason
+                    if reason:
+                        skips.setdefault((event.phase, reason), []).append(event.recorder.label)
+                    continue
+                found = results_of(event)
+                results += found
+                bad = sum(1 for r in found if r.status == report.FAILED)
+                scenarios[event.phase] = scenarios.get(event.phase, 0) + 1
+                if bad or event.phase != "stateful":  # stateful scenarios are many and alike
+                    mark = f"{bad} failing checks" if bad else "ok"
+                    progress(f"  {event.phase:<9} {event.recorder.label}: {mark}")
+            elif isinstance(event, events.PhaseFinished) and event.phase.name == "stateful":
+                progress(f"  stateful  {scenarios.get('stateful', 0)} scenarios run")
+            elif isinstance(event, events.NonFatalError):
+                results.append(
+                    report.Result(
+                        "schema",
+                        event.label,
+                        "schemathesis",
+                        report.ERROR,
+                        message=f"{event.info.title}: {event.info.message}",
+                    )
+                )
+            elif isinstance(event, events.Interrupted):
+                # The engine takes Ctrl-C itself and stops; the run must stop (and clean up) too.
+                raise KeyboardInterrupt
+            elif isinstance(event, events.FatalError):
+                results.append(
+                    report.Result(
+                        "schema", "(run)", "schemathesis", report.ERROR, str(event.exception)
+                    )
+                )
+    finally:
+        stream.stop()
+        _active.remove(guard)
+    for (phase, reason), labels in skips.items():
+        where = "all operations" if len(labels) > 1 else labels[0]
+        results.append(report.Result("schema", where, f"{phase} phase", report.SKIPPED, reason))
+    return results

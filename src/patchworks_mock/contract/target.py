@@ -1,0 +1,142 @@
+"""What the suite talks to: a server by URL, or the mock started in-process on a free port.
+
+The in-process mock is served by uvicorn on 127.0.0.1 in a background thread, so that every
+request (and every curl line in the report) is real HTTP, exactly as against a deployment.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+
+from patchworks_mock.mock import DEVELOPMENT_KEY
+
+PROBE_PATH = "/api/v1/packages"
+TIMEOUT = 30.0
+
+
+class TargetError(Exception):
+    """The target cannot be checked at all (bad URL, unreachable, key refused): a usage error."""
+
+
+@dataclass
+class Target:
+    """A server under test and what the suite may do to it."""
+
+    base_url: str
+    api_key: str
+    is_local_mock: bool = False
+    read_only: bool = False
+    allow_deploy: bool = False
+    virtual_environments: list[str] = field(default_factory=list)
+    flow_versions: list[str] = field(default_factory=list)
+    app: object | None = None  # the in-process mock's AsyncApp, to break it in tests
+
+    def client(self) -> httpx.Client:
+        """An HTTP client with the key in `Authorization`, asking for JSON."""
+        headers = {"Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = self.api_key
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=TIMEOUT)
+
+    @property
+    def can_deploy(self) -> bool:
+        return (
+            not self.read_only
+            and self.allow_deploy
+            and bool(self.virtual_environments)
+            and bool(self.flow_versions)
+        )
+
+
+def normalise_url(url: str) -> str:
+    """`http://host:port[/prefix]` without a trailing slash; raises `TargetError` otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise TargetError(
+            f"--url must be an http(s) URL such as http://127.0.0.1:8000, not {url!r}"
+        )
+    return url.rstrip("/")
+
+
+def probe(target: Target) -> None:
+    """One authenticated GET, so that a dead server or a refused key is one clear line."""
+    try:
+        with target.client() as client:
+            response = client.get(PROBE_PATH, params={"per_page": 1})
+    except httpx.HTTPError as exc:
+        raise TargetError(f"cannot reach {target.base_url}: {exc}") from None
+    if response.status_code == 401:
+        raise TargetError(f"{target.base_url} refused the API key (401); pass --api-key KEY")
+    if response.status_code >= 500 or "json" not in response.headers.get("content-type", ""):
+        raise TargetError(
+            f"{target.base_url}{PROBE_PATH} does not answer like the Packages API "
+            f"(HTTP {response.status_code}, {response.headers.get('content-type', 'no type')})"
+        )
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@contextmanager
+def serve_in_thread(app) -> Iterator[str]:
+    """Serve an ASGI app on 127.0.0.1 with an OS-assigned port; yields its base URL."""
+    import uvicorn
+
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise TargetError("the in-process mock did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def mock_capabilities(app) -> tuple[list[str], list[str]]:
+    """The VE and flow version ids of a mock's current state, for deploy and membership tests."""
+    store = app.state.store
+    return [str(i) for i in sorted(store.virtual_environments)], [
+        str(i) for i in sorted(store.flow_versions)
+    ]
+
+
+@contextmanager
+def local_mock(app=None) -> Iterator[Target]:
+    """A `Target` for the mock served in-process (a fresh default one unless `app` is given)."""
+    from patchworks_mock.app import create_app
+
+    app = app if app is not None else create_app()
+    environments, versions = mock_capabilities(app)
+    with serve_in_thread(app) as base_url:
+        yield Target(
+            base_url=base_url,
+            api_key=DEVELOPMENT_KEY,
+            is_local_mock=True,
+            allow_deploy=True,
+            virtual_environments=environments,
+            flow_versions=versions,
+            app=app,
+        )

@@ -1,0 +1,39 @@
+"""Helpers to run the contract suite in-process, small and seeded, and read its verdict."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pytest
+
+from patchworks_mock.app import create_app
+from patchworks_mock.contract import report, runner
+
+SEED = 20261128
+
+
+@dataclass
+class Run:
+    code: int
+    results: list[report.Result]
+    output: str
+
+    def failing(self) -> set[str]:
+        return {r.check for r in self.results if r.status in (report.FAILED, report.ERROR)}
+
+    def failing_pairs(self) -> set[tuple[str, str]]:
+        return {r.key for r in self.results if r.status in (report.FAILED, report.ERROR)}
+
+
+def run_suite(app=None, **options) -> Run:
+    """The suite with the quick profile and a fixed seed against `app` (or a default mock)."""
+    out = io.StringIO()
+    chosen = runner.Options(seed=SEED, profile="quick", **options)
+    code, results = runner.execute(chosen, out=out, app=app)
+    return Run(code, results, out.getvalue())
+
+
+@pytest.fixture
+def fresh_app():
+    return create_app()

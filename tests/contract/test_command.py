@@ -1,0 +1,69 @@
+"""`patchworks-mock check` as a user meets it: its options, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+
+import pytest
+
+from patchworks_mock.app import create_app
+from patchworks_mock.contract.command import register
+from patchworks_mock.contract.target import serve_in_thread
+
+
+def _main(argv: list[str]) -> int:
+    root = argparse.ArgumentParser(prog="patchworks-mock")
+    register(root.add_subparsers(dest="command", required=True))
+    args = root.parse_args(argv)
+    return args.handler(args)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--url", f"http://127.0.0.1:{_closed_port()}", "--api-key", "k"], "cannot reach"),
+        (["--url", "127.0.0.1:8000", "--api-key", "k"], "--url must be an http(s) URL"),
+        (["--url", "http://127.0.0.1:9"], "--url needs --api-key"),
+    ],
+)
+def test_unusable_targets_are_one_line_and_exit_2(argv, message, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("PATCHWORKS_API_KEY", raising=False)
+    assert _main(["check", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_a_refused_key_is_one_line_and_exit_2(capsys) -> None:
+    with serve_in_thread(create_app()) as url:
+        code = _main(["check", "--url", url, "--api-key", "wrong"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "refused the API key (401)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_options_are_usage_errors(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _main(["check", "--max-examples", "0"])
+    assert exit_info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_a_run_shows_progress_seed_table_and_verdict(capsys) -> None:
+    code = _main(["check", "--profile", "quick", "--seed", "5", "--suites", "properties,stateful"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "seed 5 (rerun with --seed 5)" in out
+    assert re.search(r"^RESULT +OPERATION +CHECK +PASSED +FAILED", out, re.MULTILINE)
+    assert "pagination" in out
+    assert "CONFORMS" in out

@@ -1,0 +1,44 @@
+"""The model-based state machine as the project's own test of the mock's rules, in-process."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchworks_mock.app import create_app
+from patchworks_mock.contract import stateful
+from patchworks_mock.contract.exchange import Violation
+from patchworks_mock.contract.safety import Ledger
+from patchworks_mock.mock import DEVELOPMENT_KEY
+from tests.contract import broken
+
+
+def _capabilities(app) -> stateful.Capabilities:
+    store = app.state.store
+    return stateful.Capabilities(
+        flows={str(i): v.flow_id for i, v in store.flow_versions.items()},
+        environments=[str(i) for i in store.virtual_environments],
+        can_deploy=True,
+    )
+
+
+def _run(app) -> None:
+    with app.test_client(headers={"Authorization": DEVELOPMENT_KEY}) as client:
+        stateful.run(client, Ledger("model"), _capabilities(app), run_seed=7, examples=15, steps=20)
+
+
+def test_the_mock_follows_the_rules_of_the_model() -> None:
+    _run(create_app())
+
+
+@pytest.mark.parametrize(
+    "defect",
+    [
+        broken.removal_allowed_after_deploy,
+        broken.second_version_of_flow_accepted,
+        broken.priority_not_stored,
+        broken.delete_keeps_package,
+    ],
+)
+def test_the_model_notices_a_broken_rule(defect) -> None:
+    with pytest.raises(Violation):
+        _run(defect(create_app()))
