@@ -9,8 +9,8 @@ import httpx
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import report
 from patchworks_mock.contract.safety import PREFIX
-from patchworks_mock.contract.target import serve_in_thread
 from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.server import serving
 from tests.contract.conftest import run_suite
 
 
@@ -48,7 +48,7 @@ def test_by_url_the_verdict_is_the_same_and_nothing_is_left() -> None:
     before = _state(app)
     environments = [str(i) for i in sorted(app.state.store.virtual_environments)]
     versions = [str(i) for i in sorted(app.state.store.flow_versions)]
-    with serve_in_thread(app) as url:
+    with serving(app) as url:
         run = run_suite(
             url=url,
             api_key="secret-key",
@@ -70,7 +70,7 @@ def test_by_url_the_verdict_is_the_same_and_nothing_is_left() -> None:
 
 def test_by_url_without_deploy_rights_deploy_tests_are_skipped_with_a_reason() -> None:
     app = create_app()
-    with serve_in_thread(app) as url:
+    with serving(app) as url:
         run = run_suite(url=url, api_key=DEVELOPMENT_KEY, suites=("properties",))
     skipped = {r.check: r.message for r in run.results if r.status == report.SKIPPED}
     assert "--allow-deploy" in skipped["deploy_lifecycle"]
@@ -83,7 +83,7 @@ def test_read_only_changes_nothing() -> None:
     app = create_app()
     before = _state(app)
     next_ids = dict(app.state.store._next_id)
-    with serve_in_thread(app) as url:
+    with serving(app) as url:
         run = run_suite(url=url, api_key=DEVELOPMENT_KEY, read_only=True)
     assert run.code == 0, run.output
     assert _state(app) == before

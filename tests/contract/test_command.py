@@ -10,7 +10,7 @@ import pytest
 
 from patchworks_mock.app import create_app
 from patchworks_mock.contract.command import register
-from patchworks_mock.contract.target import serve_in_thread
+from patchworks_mock.server import serving
 
 
 def _main(argv: list[str]) -> int:
@@ -44,7 +44,7 @@ def test_unusable_targets_are_one_line_and_exit_2(argv, message, capsys, monkeyp
 
 
 def test_a_refused_key_is_one_line_and_exit_2(capsys) -> None:
-    with serve_in_thread(create_app()) as url:
+    with serving(create_app()) as url:
         code = _main(["check", "--url", url, "--api-key", "wrong"])
     err = capsys.readouterr().err
     assert code == 2

@@ -6,9 +6,6 @@ request (and every curl line in the report) is real HTTP, exactly as against a d
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.server import BackgroundServer
 
 PROBE_PATH = "/api/v1/packages"
 TIMEOUT = 30.0
@@ -82,39 +80,6 @@ def probe(target: Target) -> None:
         )
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    return sock
-
-
-@contextmanager
-def serve_in_thread(app) -> Iterator[str]:
-    """Serve an ASGI app on 127.0.0.1 with an OS-assigned port; yields its base URL."""
-    import uvicorn
-
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise TargetError("the in-process mock did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
 def mock_capabilities(app) -> tuple[list[str], list[str]]:
     """The VE and flow version ids of a mock's current state, for deploy and membership tests."""
     store = app.state.store
@@ -130,9 +95,13 @@ def local_mock(app=None) -> Iterator[Target]:
 
     app = app if app is not None else create_app()
     environments, versions = mock_capabilities(app)
-    with serve_in_thread(app) as base_url:
+    try:
+        server = BackgroundServer(app).start()
+    except RuntimeError as exc:
+        raise TargetError(str(exc)) from None
+    try:
         yield Target(
-            base_url=base_url,
+            base_url=server.url,
             api_key=DEVELOPMENT_KEY,
             is_local_mock=True,
             allow_deploy=True,
@@ -140,3 +109,5 @@ def local_mock(app=None) -> Iterator[Target]:
             flow_versions=versions,
             app=app,
         )
+    finally:
+        server.stop()
