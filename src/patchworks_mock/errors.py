@@ -59,10 +59,6 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
-class MethodNotAllowed(ApiError):
-    status = 405
-
-
 class Invalid(ApiError):
     """A 422 with Laravel's `errors` per field and its "(and N more errors)" summary."""
 

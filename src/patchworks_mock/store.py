@@ -24,7 +24,6 @@ COLLECTIONS = (
     "flow_version_deployments",
 )
 DEFAULT_PRIORITY = 50
-PRIORITY_RANGE = (1, 100)
 DEPLOYED = "deployed"
 INACTIVE = "inactive"
 DRAFT = "draft"
