@@ -18,22 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from patchworks_mock.fixture_commands import sizes_of
+
 PHASES = ("generate", "write", "check", "load")
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _sizes(args: argparse.Namespace) -> dict:
-    return {
-        "users": args.users,
-        "flows": args.flows,
-        "versions_per_flow": args.versions_per_flow,
-        "environments": args.environments,
-        "packages": args.packages,
-        "deployed_ratio": args.deployed_ratio,
-    }
 
 
 def run_phase(args: argparse.Namespace) -> dict:
@@ -44,7 +35,7 @@ def run_phase(args: argparse.Namespace) -> dict:
     result: dict = {"phase": args.phase}
     if args.phase in ("generate", "write"):
         started = time.perf_counter()
-        document = fixtures.generate(args.seed, **_sizes(args))
+        document = fixtures.generate(args.seed, **sizes_of(args))
         result["seconds"] = time.perf_counter() - started
         result["records"] = {name: len(document[name]) for name in fixtures.COLLECTIONS}
         if args.phase == "write":
@@ -86,7 +77,7 @@ def main() -> int:
     flags = sys.argv[1:]
     with tempfile.TemporaryDirectory() as directory:
         file = str(Path(directory) / "fixtures.json")
-        print(f"{args.packages:,} packages, sizes {_sizes(args)}, seed {args.seed}")
+        print(f"{args.packages:,} packages, sizes {sizes_of(args)}, seed {args.seed}")
         for phase in PHASES:
             child = [sys.executable, __file__, *flags, "--phase", phase, "--file", file]
             result = json.loads(subprocess.run(child, check=True, capture_output=True).stdout)

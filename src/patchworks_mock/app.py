@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
-
-# Connexion imports Starlette's test client at start; its httpx notice means nothing to users.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
 import connexion
 from connexion.exceptions import ProblemException

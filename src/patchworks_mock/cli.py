@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 
 from patchworks_mock import faults, fixture_commands, fixtures, journal, paths, server
 from patchworks_mock.contract import command as check_command
 from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.usage import fail, positive
 
 API_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"
-USAGE_ERROR = 2
-
-
-def _fail(message: str) -> int:
-    print(f"patchworks-mock: error: {message}", file=sys.stderr)
-    return USAGE_ERROR
 
 
 def _latency(text: str) -> tuple[int, int]:
@@ -53,12 +47,6 @@ def _rate_limit(text: str) -> faults.RateLimit:
     return faults.RateLimit(int(count), _UNITS[unit])
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number above 0")
-    return int(text)
-
-
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -81,15 +69,15 @@ def serve(args: argparse.Namespace) -> int:
             journal_size=args.journal_size,
         )
     except ValueError as exc:  # options that cannot go together
-        return _fail(str(exc))
+        return fail(str(exc))
     except fixtures.FixtureError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except OSError as exc:
-        return _fail(f"cannot write the state file {args.state_file}: {exc.strerror or exc}")
+        return fail(f"cannot write the state file {args.state_file}: {exc.strerror or exc}")
     try:
         sock = server.bind(args.host, args.port)
     except OSError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     base = server.base_url(sock)
     store = app.state.store
     print(f"patchworks-mock serving {args.fixtures}", flush=True)
@@ -197,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--journal-size",
-        type=_positive,
+        type=positive,
         default=journal.DEFAULT_SIZE,
         metavar="N",
         help="how many requests GET /__mock__/requests keeps (default: %(default)s)",
@@ -222,5 +210,5 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "port", 0) is not None and not 0 <= getattr(args, "port", 0) <= 65535:
-        return _fail(f"--port must be between 0 and 65535, not {args.port}")
+        return fail(f"--port must be between 0 and 65535, not {args.port}")
     return args.handler(args)

@@ -199,7 +199,11 @@ class Faults:
             status = planned.status
             if planned.retry_after is not None:
                 extra["Retry-After"] = str(planned.retry_after)
-        if status is None and self.settings.random.random() < self.settings.error_rate:
+        if (
+            status is None
+            and self.settings.error_rate
+            and self.settings.random.random() < self.settings.error_rate
+        ):
             status = self.settings.random.choice((500, 503))
         if status is not None:
             await _answer(send, status, fault_body(status), extra)

@@ -14,14 +14,17 @@ from urllib.parse import urlsplit
 
 from patchworks_mock import export, fixtures
 from patchworks_mock.generate import check_sizes, generate
+from patchworks_mock.usage import USAGE_ERROR, fail
 
 PROBLEMS = 1
-USAGE_ERROR = 2
 
 
-def _fail(message: str) -> int:
-    print(f"patchworks-mock: error: {message}", file=sys.stderr)
-    return USAGE_ERROR
+SIZES = ("users", "flows", "versions_per_flow", "environments", "packages", "deployed_ratio")
+
+
+def sizes_of(args: argparse.Namespace) -> dict:
+    """The `generate` size options as keyword arguments of `generate()`."""
+    return {name: getattr(args, name) for name in SIZES}
 
 
 class _Progress:
@@ -61,7 +64,7 @@ def _deliver(document: dict, output: str | None, done: str) -> int:
     try:
         _write(document, output)
     except OSError as exc:
-        return _fail(f"cannot write {output or 'standard output'}: {exc.strerror or exc}")
+        return fail(f"cannot write {output or 'standard output'}: {exc.strerror or exc}")
     counts = ", ".join(f"{len(document[n])} {n}" for n in fixtures.COLLECTIONS)
     print(f"{done}: {counts}", file=sys.stderr)
     return 0
@@ -76,7 +79,7 @@ def validate_command(args: argparse.Namespace) -> int:
             found = fixtures.problems(document)
         except fixtures.UnreadableFixture as exc:
             unreadable += 1
-            _fail(f"{path}: {exc.problems[0][1]}")
+            fail(f"{path}: {exc.problems[0][1]}")
             continue
         except fixtures.FixtureError as exc:  # not JSON: the parser's one problem
             found = exc.problems
@@ -94,18 +97,11 @@ def validate_command(args: argparse.Namespace) -> int:
 
 def generate_command(args: argparse.Namespace) -> int:
     """Write a seeded document; the same arguments always give the same bytes."""
-    sizes = {
-        "users": args.users,
-        "flows": args.flows,
-        "versions_per_flow": args.versions_per_flow,
-        "environments": args.environments,
-        "packages": args.packages,
-        "deployed_ratio": args.deployed_ratio,
-    }
+    sizes = sizes_of(args)
     try:
         check_sizes(**sizes)
     except ValueError as exc:
-        return _fail(f"--{str(exc).replace('_', '-')}")
+        return fail(f"--{str(exc).replace('_', '-')}")
     progress = _Progress(sys.stderr)
     try:
         document = generate(args.seed, progress=progress, **sizes)
@@ -118,11 +114,9 @@ def export_command(args: argparse.Namespace) -> int:
     """Capture what a real server lists as a document the mock can load (GETs only)."""
     parts = urlsplit(args.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return _fail(
-            f"--url must be an http(s) URL such as http://127.0.0.1:8000, not {args.url!r}"
-        )
+        return fail(f"--url must be an http(s) URL such as http://127.0.0.1:8000, not {args.url!r}")
     if args.timeout <= 0:
-        return _fail(f"--timeout must be a positive number of seconds, not {args.timeout}")
+        return fail(f"--timeout must be a positive number of seconds, not {args.timeout}")
     progress = _Progress(sys.stderr)
     try:
         document = export.export(
@@ -132,7 +126,7 @@ def export_command(args: argparse.Namespace) -> int:
             progress=lambda page, pages: progress("pages", page, pages),
         )
     except export.ExportError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     finally:
         progress.close()
     return _deliver(document, args.output, f"exported {args.url}")

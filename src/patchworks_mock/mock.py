@@ -44,9 +44,9 @@ class Mock:
     def reset(self) -> None:
         self.store = fixtures.load(self.initial, self.source)
 
-    def replace(self, document: dict) -> None:
+    def replace(self, document: dict, source: str = "request body") -> None:
         """Load a new state; a bad document raises `FixtureError` and changes nothing."""
-        self.store = fixtures.load(document, "request body")
+        self.store = fixtures.load(document, source)
 
     def issue_token(self, user_id: int) -> str:
         token = secrets.token_urlsafe(32)

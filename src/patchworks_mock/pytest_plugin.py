@@ -49,9 +49,9 @@ class PatchworksMock:
     def load(self, path_or_document: str | Path | dict) -> None:
         """Replace the state with a fixture file or document (a bad one raises FixtureError)."""
         if isinstance(path_or_document, dict):
-            self._mock.replace(path_or_document)
+            self._mock.replace(path_or_document, "document")
         else:
-            self._mock.store = fixtures.load_file(path_or_document)[1]
+            self._mock.replace(fixtures.read(path_or_document), str(path_or_document))
 
     @property
     def requests(self) -> list[dict]:

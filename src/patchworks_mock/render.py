@@ -36,7 +36,7 @@ def user(record: User) -> dict:
     }
 
 
-def flow_version_deployment(store: Store, record: FlowVersionDeployment) -> dict:
+def flow_version_deployment(record: FlowVersionDeployment) -> dict:
     return {
         "id": record.id,
         "flow_version_id": record.flow_version_id,
@@ -68,9 +68,7 @@ def flow_version(
             "priority": package.members[record.id],
         }
     if "deployments" in includes:
-        body["deployments"] = [
-            flow_version_deployment(store, d) for d in store.fvds_of_version(record)
-        ]
+        body["deployments"] = [flow_version_deployment(d) for d in store.fvds_of_version(record)]
     return body
 
 
@@ -86,7 +84,7 @@ def virtual_environment(
     }
     if "deployedVersion" in includes:
         last = store.last_fvd_in(record)
-        body["deployed_version"] = last and flow_version_deployment(store, last)
+        body["deployed_version"] = last and flow_version_deployment(last)
     return body
 
 
@@ -110,7 +108,7 @@ def deployment(store: Store, record: Deployment, includes: dict = NO_INCLUDES) -
         body["user"] = author and user(author)
     if "flowVersionDeployments" in includes:
         body["flow_version_deployments"] = [
-            flow_version_deployment(store, d) for d in store.fvds_of_deployment(record)
+            flow_version_deployment(d) for d in store.fvds_of_deployment(record)
         ]
     return body
 
@@ -141,9 +139,7 @@ def package(store: Store, record: Package, includes: dict = NO_INCLUDES) -> dict
         body["deployments"] = [deployment(store, d, includes["deployments"]) for d in deployments]
     if "flowVersionDeployments" in includes:
         body["flow_version_deployments"] = [
-            flow_version_deployment(store, fvd)
-            for d in deployments
-            for fvd in store.fvds_of_deployment(d)
+            flow_version_deployment(fvd) for d in deployments for fvd in store.fvds_of_deployment(d)
         ]
     # `package` is accepted because the vendor lists it, but a package has no parent package.
     return body

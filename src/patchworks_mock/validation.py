@@ -64,6 +64,18 @@ def message(field: str, error: ValidationError) -> str:
     return f"The {errors.attribute(field)} field is invalid."
 
 
+_VALIDATORS: dict[int, tuple[dict, Draft4Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft4Validator:
+    """One compiled validator per spec schema; those schemas live as long as the app."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        cached = _VALIDATORS[id(schema)] = (schema, validator)
+    return cached[1]
+
+
 def body_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
     """Each failing field of a decoded body with Laravel's messages, in field order."""
     if not isinstance(body, dict):
@@ -77,8 +89,7 @@ def body_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
     for name, value in body.items():
         if value is None and name in properties and not properties[name].get("nullable"):
             found[name] = [errors.required(name)]
-    validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-    for error in validator.iter_errors(body):
+    for error in _validator(schema).iter_errors(body):
         if not error.path:
             continue  # `required`: reported above
         name = str(error.path[0])
@@ -138,7 +149,7 @@ class LaravelParameters(ParameterValidator):
             if value is None:
                 continue
             schema = param.get("schema", {})
-            error = next(Draft4Validator(schema).iter_errors(value), None)
+            error = next(_validator(schema).iter_errors(value), None)
             if error is None:
                 continue
             if param["name"] in ("include", "sort"):

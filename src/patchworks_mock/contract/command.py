@@ -7,15 +7,9 @@ import os
 import sys
 
 from patchworks_mock.contract import runner, schema_suite
+from patchworks_mock.usage import positive
 
 API_KEY_VARIABLE = "PATCHWORKS_API_KEY"
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def _seed(text: str) -> int:
@@ -93,7 +87,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-examples",
-        type=_positive,
+        type=positive,
         metavar="N",
         help="examples per operation and per property (overrides the profile)",
     )

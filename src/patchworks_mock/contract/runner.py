@@ -22,9 +22,9 @@ from patchworks_mock.contract.exchange import Violation
 from patchworks_mock.contract.hypo import example_note
 from patchworks_mock.contract.safety import Ledger, new_run_id
 from patchworks_mock.contract.target import Target, TargetError, local_mock, normalise_url, probe
+from patchworks_mock.usage import USAGE_ERROR
 
 SUITES = ("schema", "properties", "stateful")
-USAGE_ERROR = 2
 INTERRUPTED = 130
 
 
