@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -16,9 +15,11 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.testclient import TestClient
 
 from patchworks_mock import (
     admin,
+    dispatch,
     durable,
     errors,
     fixtures,
@@ -45,10 +46,20 @@ def _resolver(module) -> Resolver:
     return Resolver(function_resolver=lambda operation_id: getattr(module, _snake(operation_id)))
 
 
+class MockApp(connexion.ConnexionMiddleware):
+    """The ASGI app: Connexion's middleware (routing, auth, validation, Swagger UI) around the
+    handlers, with the mock it serves as `state`."""
+
+    state: Mock
+
+    def test_client(self, **kwargs) -> TestClient:
+        return TestClient(self, **kwargs)
+
+
 def _json(status: int, body: dict, headers: dict | None = None) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=status,
-        body=json.dumps(body),
+        body=dispatch.encode(body),
         content_type="application/json",
         headers=headers or {},
         is_streamed=False,
@@ -102,7 +113,7 @@ def create_app(
     isolate_keys: bool = False,
     cors_origins: Iterable[str] = (),
     journal_size: int = journal.DEFAULT_SIZE,
-) -> connexion.AsyncApp:
+) -> MockApp:
     """A mock serving `document` (the bundled fixtures by default) to holders of `api_keys`.
 
     With no keys it accepts the development key `patchworks-mock-key`. A bad document raises
@@ -127,8 +138,9 @@ def create_app(
         store=None if previous is None else fixtures.load(previous, str(state_file)),
         journal=journal.RequestJournal(journal_size),
     )
-    app = connexion.AsyncApp(
-        __name__,
+    app = MockApp(
+        dispatch.Dispatch(),
+        import_name=__name__,
         specification_dir=str(paths.SPEC_DIR),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )

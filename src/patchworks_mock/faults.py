@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import json
 import random
 import re
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patchworks_mock import errors, mock, routes
+from patchworks_mock.dispatch import send_json
 
 MAX_DELAY_MS = 60_000
 FAULT_MESSAGES = {
@@ -127,15 +127,6 @@ def check_preferences(wanted: dict[str, int], method: str, path: str) -> None:
         )
 
 
-async def _answer(send: Send, status: int, body: dict, headers: dict[str, str]) -> None:
-    payload = json.dumps(body).encode()
-    raw_headers = [(b"content-type", b"application/json")]
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    raw_headers.append((b"content-length", str(len(payload)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
 class Throttle:
     """Laravel's fixed-window throttle, one window per credential (or client address)."""
 
@@ -169,10 +160,15 @@ class Faults:
         if scope["type"] != "http" or scope["path"].startswith("/__mock__/"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        prefer = credential = None
+        for name, value in scope["headers"]:  # ASGI header names are lower case
+            if name == b"prefer":
+                prefer = value.decode("latin-1")
+            elif name == b"authorization":
+                credential = value.decode("latin-1")
         extra: dict[str, str] = {}
         if self.throttle is not None:
-            key = headers.get("authorization") or str((scope.get("client") or ("?",))[0])
+            key = credential or str((scope.get("client") or ("?",))[0])
             remaining, reset = self.throttle.hit(key)
             extra = {
                 "X-RateLimit-Limit": str(self.throttle.limit.requests),
@@ -180,13 +176,13 @@ class Faults:
             }
             if remaining < 0:
                 extra["Retry-After"] = str(reset)
-                await _answer(send, 429, fault_body(429), extra)
+                await send_json(send, 429, fault_body(429), extra)
                 return
         try:
-            wanted = preferences(headers.get("prefer"))
+            wanted = preferences(prefer)
             check_preferences(wanted, scope["method"], scope["path"])
         except PreferenceError as exc:
-            await _answer(send, 400, {"message": str(exc)}, extra)
+            await send_json(send, 400, {"message": str(exc)}, extra)
             return
         delay_ms = wanted.get("delay", 0)
         if self.settings.latency_ms:
@@ -206,7 +202,7 @@ class Faults:
         ):
             status = self.settings.random.choice((500, 503))
         if status is not None:
-            await _answer(send, status, fault_body(status), extra)
+            await send_json(send, status, fault_body(status), extra)
             return
         if not extra:
             await self.app(scope, receive, send)

@@ -1,24 +1,15 @@
-"""The Packages API operations: parse the request, call the store, render Laravel's answer."""
+"""The Packages API operations: take the call, ask the store, render Laravel's answer."""
 
 from __future__ import annotations
 
-from connexion import request
-from connexion.context import context
-
 from patchworks_mock import errors, mock, query, render
+from patchworks_mock.dispatch import Call
 
 
-def _store():
-    return mock.of(request.scope).store
-
-
-def _user_id() -> int | None:
-    return context["user"]
-
-
-async def _page_of_packages(deployed_only: bool, page: int, per_page: int) -> dict:
-    store = _store()
-    asked = query.parse(request.query_params)
+async def _page_of_packages(call: Call, deployed_only: bool) -> dict:
+    store = call.mock.store
+    asked = query.parse(call.query)
+    page, per_page = call.params["page"], call.params["per_page"]
     packages, total = store.list_packages(
         deployed_only=deployed_only,
         names=asked.names,
@@ -28,74 +19,82 @@ async def _page_of_packages(deployed_only: bool, page: int, per_page: int) -> di
         per_page=per_page,
     )
     data = [render.package(store, p, asked.includes) for p in packages]
-    return render.paginated(data, total, page, per_page, request.url)
+    return render.paginated(data, total, page, per_page, call.url)
 
 
-async def list_deployed_packages(page: int, per_page: int) -> dict:
-    return await _page_of_packages(True, page, per_page)
+async def list_deployed_packages(call: Call) -> dict:
+    return await _page_of_packages(call, deployed_only=True)
 
 
-async def list_packages(page: int, per_page: int) -> dict:
-    return await _page_of_packages(False, page, per_page)
+async def list_packages(call: Call) -> dict:
+    return await _page_of_packages(call, deployed_only=False)
 
 
-async def create_package(body: dict) -> tuple:
-    store = _store()
-    package = store.create_package(body["name"], body.get("notes"), _user_id())
-    location = str(request.url.replace(query="", path=f"{request.url.path}/{package.id}"))
+async def create_package(call: Call) -> tuple:
+    store = call.mock.store
+    package = store.create_package(call.body["name"], call.body.get("notes"), call.user_id)
+    url = call.url
+    location = str(url.replace(query="", path=f"{url.path}/{package.id}"))
     return {"data": render.package(store, package)}, 201, {"Location": location}
 
 
-async def get_package(package: str) -> dict:
-    store = _store()
-    asked = query.parse(request.query_params)
-    return {"data": render.package(store, store.package(package), asked.includes)}
+async def get_package(call: Call) -> dict:
+    store = call.mock.store
+    asked = query.parse(call.query)
+    return {"data": render.package(store, store.package(call.params["package"]), asked.includes)}
 
 
-async def update_package(package: str, body: dict) -> dict:
-    store = _store()
-    changes = {k: body[k] for k in ("name", "notes") if k in body}
-    return {"data": render.package(store, store.update_package(package, changes))}
+async def update_package(call: Call) -> dict:
+    store = call.mock.store
+    changes = {k: call.body[k] for k in ("name", "notes") if k in call.body}
+    return {"data": render.package(store, store.update_package(call.params["package"], changes))}
 
 
-async def delete_package(package: str) -> dict:
-    _store().delete_package(package)
+async def delete_package(call: Call) -> dict:
+    call.mock.store.delete_package(call.params["package"])
     return {"message": errors.PACKAGE_DELETED}
 
 
-async def compare_package(package: str, virtual_environment: str) -> dict:
-    store = _store()
-    rows = store.compare(package, virtual_environment)
+async def compare_package(call: Call) -> dict:
+    store = call.mock.store
+    rows = store.compare(call.params["package"], call.params["virtual_environment"])
     return {"data": [render.compare_row(store, row) for row in rows]}
 
 
-async def deploy_package(package: str, virtual_environment: str, body: dict) -> dict:
-    store = _store()
-    deployment = store.deploy(package, virtual_environment, body.get("notes"), _user_id())
+async def deploy_package(call: Call) -> dict:
+    store = call.mock.store
+    deployment = store.deploy(
+        call.params["package"],
+        call.params["virtual_environment"],
+        call.body.get("notes"),
+        call.user_id,
+    )
     includes = {"virtualEnvironment": {}, "user": {}, "flowVersionDeployments": {}}
     return {"data": render.deployment(store, deployment, includes)}
 
 
-async def add_flow_version(package: str, flow_version: str, body: dict) -> dict:
-    store = _store()
-    updated = store.add_version(package, flow_version, body.get("priority"))
+async def add_flow_version(call: Call) -> dict:
+    store = call.mock.store
+    updated = store.add_version(
+        call.params["package"], call.params["flow_version"], call.body.get("priority")
+    )
     return {"data": render.package(store, updated, {"flowVersions": {}})}
 
 
-async def remove_flow_version(package: str, flow_version: str) -> dict:
-    _store().remove_version(package, flow_version)
+async def remove_flow_version(call: Call) -> dict:
+    call.mock.store.remove_version(call.params["package"], call.params["flow_version"])
     return {"message": errors.FLOW_VERSION_REMOVED}
 
 
-async def remove_virtual_environment(package: str, virtual_environment: str) -> dict:
-    _store().remove_environment(package, virtual_environment)
+async def remove_virtual_environment(call: Call) -> dict:
+    call.mock.store.remove_environment(call.params["package"], call.params["virtual_environment"])
     return {"message": errors.ENVIRONMENT_REMOVED}
 
 
-async def login(body: dict) -> tuple:
-    current = mock.of(request.scope)
-    user = current.store.user_by_email(body["username"])
-    if user is None or user.password != body["password"]:
+async def login(call: Call) -> tuple:
+    current = call.mock
+    user = current.store.user_by_email(call.body["username"])
+    if user is None or user.password != call.body["password"]:
         raise errors.Unauthenticated(errors.BAD_CREDENTIALS)
     token = current.issue_token(user.id)
     return {"message": errors.LOGGED_IN, "token": token, "expires_in": mock.TOKEN_LIFETIME}, 200

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import time
 from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
@@ -19,15 +21,41 @@ from patchworks_mock import mock
 
 DEFAULT_SIZE = 1000
 BODY_LIMIT = 64 * 1024
-SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+SECRET_HEADERS = {b"authorization", b"cookie", b"proxy-authorization"}  # ASGI: lower case
 ADMIN_PREFIX = "/__mock__/"
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One request as it came in, kept raw: it is turned into JSON only when someone asks."""
+
+    method: str
+    path: str
+    query_string: bytes
+    headers: list[tuple[bytes, bytes]]  # without credentials
+    body: bytes
+    status: int
+    time: float  # seconds since the epoch
+
+    def as_json(self) -> dict:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": dict(parse_qsl(self.query_string.decode("latin-1"))),
+            "headers": {
+                name.decode("latin-1"): value.decode("latin-1") for name, value in self.headers
+            },
+            "body": _body(self.body),
+            "status": self.status,
+            "time": datetime.fromtimestamp(self.time, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
 
 
 class RequestJournal:
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        self.entries: deque[dict] = deque(maxlen=size)
+        self.entries: deque[Recorded] = deque(maxlen=size)
 
-    def record(self, entry: dict) -> None:
+    def record(self, entry: Recorded) -> None:
         self.entries.append(entry)
 
     def clear(self) -> None:
@@ -36,17 +64,17 @@ class RequestJournal:
     def find(self, method: str | None = None, path: str | None = None) -> list[dict]:
         """Entries by method (any case) and path (exact, or a glob with `*`), oldest first."""
         return [
-            entry
+            entry.as_json()
             for entry in self.entries
-            if (method is None or entry["method"] == method.upper())
-            and (path is None or fnmatch.fnmatchcase(entry["path"], path))
+            if (method is None or entry.method == method.upper())
+            and (path is None or fnmatch.fnmatchcase(entry.path, path))
         ]
 
 
 def _body(raw: bytes) -> object:
     if not raw:
         return None
-    text = raw[:BODY_LIMIT].decode("utf-8", errors="replace")
+    text = raw.decode("utf-8", errors="replace")
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
@@ -86,25 +114,20 @@ class Record:
                 status = message["status"]
             await send(message)
 
-        started = datetime.now(UTC)
+        started = time.time()
         try:
             await self.app(scope, receive_and_keep, send_and_note)
         finally:
             while not body_read and size < BODY_LIMIT:  # refused before reading: read it now
                 await receive_and_keep()
-            headers = {
-                name.decode("latin-1"): value.decode("latin-1")
-                for name, value in scope["headers"]
-                if name.decode("latin-1").lower() not in SECRET_HEADERS
-            }
             mock.of(scope).journal.record(
-                {
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": dict(parse_qsl(scope["query_string"].decode("latin-1"))),
-                    "headers": headers,
-                    "body": _body(b"".join(chunks)),
-                    "status": status,
-                    "time": started.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                }
+                Recorded(
+                    method=scope["method"],
+                    path=scope["path"],
+                    query_string=scope["query_string"],
+                    headers=[(k, v) for k, v in scope["headers"] if k not in SECRET_HEADERS],
+                    body=b"".join(chunks)[:BODY_LIMIT],
+                    status=status,
+                    time=started,
+                )
             )
