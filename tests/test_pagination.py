@@ -83,3 +83,20 @@ def test_descending_name_pages_walk_the_whole_list_once(many):
         seen += [p["name"] for p in body["data"]]
     assert seen == sorted(seen, key=str.casefold, reverse=True)
     assert len(seen) == len(set(seen)) == 200
+
+
+def test_page_links_keep_the_query_in_its_order_with_page_in_place(many):
+    asked = "sort=-name&page=2&per_page=7&filter%5Bname%5D=bulk+1"
+    links = many.get(f"/api/v1/packages?{asked}").json()["links"]
+    base = "http://testserver/api/v1/packages?"
+    assert links["first"] == base + "sort=-name&page=1&per_page=7&filter%5Bname%5D=bulk+1"
+    # Without `page` in the request, Laravel appends it.
+    links = many.get("/api/v1/packages?per_page=7").json()["links"]
+    assert links["next"] == base + "per_page=7&page=2"
+
+
+def test_a_page_beyond_64_bits_is_answered(client):
+    page = 10**25
+    body = client.get("/api/v1/packages", params={"page": page}).json()
+    assert body["data"] == [] and body["meta"]["current_page"] == page
+    assert query_of(body["links"]["prev"])["page"] == str(page - 1)

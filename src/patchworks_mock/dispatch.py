@@ -13,6 +13,7 @@ import json
 import typing as t
 from dataclasses import dataclass
 
+import orjson
 from connexion.context import context, operation
 from connexion.middleware.abstract import ROUTING_CONTEXT
 from starlette.datastructures import URL, QueryParams
@@ -83,8 +84,11 @@ async def _read_body(receive: Receive) -> t.Any:
 
 
 def encode(body: t.Any) -> bytes:
-    """JSON as Laravel writes it: no spaces."""
-    return json.dumps(body, separators=(",", ":")).encode()
+    """JSON as Laravel writes it, without spaces; orjson takes a tenth of the time of `json`."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # an integer beyond 64 bits, such as a `page` far past the last
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 async def send_json(send: Send, status: int, body: t.Any, headers: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ and renders only what it asks for.
 from __future__ import annotations
 
 import math
+import typing as t
 from urllib.parse import urlencode
 
 from starlette.datastructures import URL, QueryParams
@@ -156,9 +157,17 @@ def compare_row(store: Store, row: CompareRow) -> dict:
     }
 
 
-def _page_url(url: URL, query: dict[str, str], page: int) -> str:
-    """Laravel's `url($page)`: the request's query with `page` replaced, absolute."""
-    return str(url.replace(query=urlencode({**query, "page": str(page)})))
+def _page_urls(url: URL, params: QueryParams) -> t.Callable[[int], str]:
+    """Laravel's `url($page)`: the request's URL with `page` replaced in its query, absolute."""
+    # PHP keeps a repeated key at its first place, with its last value; so does a dict.
+    query = dict(params.multi_items())
+    keys = list(query)
+    at = keys.index("page") if "page" in keys else len(keys)
+    before = urlencode({k: query[k] for k in keys[:at]})
+    after = urlencode({k: query[k] for k in keys[at + 1 :]})
+    prefix = f"{url.replace(query='')}?{before}{'&' if before else ''}page="
+    suffix = f"&{after}" if after else ""
+    return lambda page: f"{prefix}{page}{suffix}"
 
 
 def _window(current: int, last: int) -> list[int | None]:
@@ -174,14 +183,17 @@ def _window(current: int, last: int) -> list[int | None]:
     return [*start, None, *range(current - ON_EACH_SIDE, current + ON_EACH_SIDE + 1), None, *finish]
 
 
-def paginated(data: list[dict], total: int, page: int, per_page: int, url: URL) -> dict:
-    """LengthAwarePaginator's JSON: `data`, `links` and `meta` with absolute URLs."""
-    # PHP keeps a repeated key at its first place, with its last value; so does a dict.
-    query = dict(QueryParams(url.query).multi_items())
+def paginated(
+    data: list[dict], total: int, page: int, per_page: int, url: URL, params: QueryParams
+) -> dict:
+    """LengthAwarePaginator's JSON: `data`, `links` and `meta` with absolute URLs.
+
+    `url` is the request's, `params` its query string parsed."""
+    page_url = _page_urls(url, params)
     last_page = max(math.ceil(total / per_page), 1)
     first_item = (page - 1) * per_page + 1 if data else None
-    prev_url = _page_url(url, query, page - 1) if page > 1 else None
-    next_url = _page_url(url, query, page + 1) if page < last_page else None
+    prev_url = page_url(page - 1) if page > 1 else None
+    next_url = page_url(page + 1) if page < last_page else None
     links = [{"url": prev_url, "label": "&laquo; Previous", "active": False}]
     for number in _window(page, last_page):
         if number is None:
@@ -189,7 +201,7 @@ def paginated(data: list[dict], total: int, page: int, per_page: int, url: URL) 
         else:
             links.append(
                 {
-                    "url": _page_url(url, query, number),
+                    "url": page_url(number),
                     "label": str(number),
                     "active": number == page,
                 }
@@ -198,8 +210,8 @@ def paginated(data: list[dict], total: int, page: int, per_page: int, url: URL) 
     return {
         "data": data,
         "links": {
-            "first": _page_url(url, query, 1),
-            "last": _page_url(url, query, last_page),
+            "first": page_url(1),
+            "last": page_url(last_page),
             "prev": prev_url,
             "next": next_url,
         },
