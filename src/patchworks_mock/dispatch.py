@@ -20,7 +20,7 @@ from starlette.datastructures import URL, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from patchworks_mock import mock
+from patchworks_mock import mock, validation
 
 # What a handler returns: a body, or (body, status), or (body, status, headers).
 Answer = dict | tuple[dict, int] | tuple[dict, int, dict[str, str]]
@@ -69,18 +69,6 @@ def _plan() -> _Plan:
         if p["in"] == "query"
     )
     return _Plan(handler=operation.function, query=query, has_body=bool(operation.request_body))
-
-
-async def _read_body(receive: Receive) -> t.Any:
-    chunks = []
-    more = True
-    while more:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    raw = b"".join(chunks)
-    # The body validator has parsed it already and replays it as JSON; no body reads as `{}`.
-    return json.loads(raw) if raw.strip() else {}
 
 
 def encode(body: t.Any) -> bytes:
@@ -148,7 +136,7 @@ class Dispatch:
             scope=scope,
             params=params,
             query=query,
-            body=await _read_body(receive) if plan.has_body else None,
+            body=validation.body_of(scope) if plan.has_body else None,
             user_id=context.get("user"),
         )
         answer = await plan.handler(call)

@@ -15,7 +15,6 @@ from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
-from starlette.datastructures import MutableHeaders
 
 from patchworks_mock import errors, query
 
@@ -100,16 +99,32 @@ def body_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0))
 
 
-class LaravelJSONBody(JSONRequestBodyValidator):
-    """Missing bodies count as `{}`, as Laravel reads no input as an empty array."""
+BODY = "patchworks_mock.body"  # where the checked, trimmed body waits for the handler
 
-    MUTABLE_VALIDATION = True  # the trimmed body is what the handler receives
+
+def body_of(scope: t.Any) -> t.Any:
+    """The body the validator parsed, trimmed and checked for this request (no body: `{}`)."""
+    return scope.get(BODY, {})
+
+
+class LaravelJSONBody(JSONRequestBodyValidator):
+    """Missing bodies count as `{}`, as Laravel reads no input as an empty array.
+
+    The handler gets the parsed, trimmed body through the scope (`body_of`) rather than as JSON
+    encoded again and parsed again.
+    """
+
+    MUTABLE_VALIDATION = False
     normalize = staticmethod(laravel_input)
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**{**kwargs, "required": False, "nullable": False})
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: t.Any) -> t.Any:
+        scope[BODY] = body = await self._decode(stream)
+        return body
+
+    async def _decode(self, stream: t.AsyncGenerator[bytes, None]) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw.strip():
             return {}
@@ -123,14 +138,6 @@ class LaravelJSONBody(JSONRequestBodyValidator):
             return self.normalize(json.loads(text))
         except (json.JSONDecodeError, RecursionError) as exc:
             raise errors.MalformedJson(f"The request body is not valid JSON: {exc}.") from None
-
-    async def wrap_receive(self, receive: t.Any, *, scope: t.Any) -> tuple:
-        # Connexion assumes JSON when no Content-Type is sent; say so to the handler too.
-        receive, scope = await super().wrap_receive(receive, scope=scope)
-        headers = MutableHeaders(scope=scope)
-        if "content-type" not in headers:
-            headers["content-type"] = "application/json"
-        return receive, scope
 
     def _validate(self, body: t.Any) -> None:
         found = body_errors(self._schema, body)
