@@ -95,7 +95,9 @@ def serve(args: argparse.Namespace) -> int:
     else:
         print(f"  API key:    {DEVELOPMENT_KEY}  (send it as 'Authorization: {DEVELOPMENT_KEY}')")
     print("Press Ctrl-C to stop.", flush=True)
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=True, lifespan="on")
+    # Access lines are logged at "info"; below that, uvicorn need not format them at all.
+    access_log = args.log_level in ("info", "debug")
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=access_log, lifespan="on")
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:

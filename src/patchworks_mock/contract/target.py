@@ -35,7 +35,7 @@ class Target:
     allow_deploy: bool = False
     virtual_environments: list[str] = field(default_factory=list)
     flow_versions: list[str] = field(default_factory=list)
-    app: object | None = None  # the in-process mock's AsyncApp, to break it in tests
+    app: object | None = None  # the in-process mock's app, to break it in tests
 
     def client(self) -> httpx.Client:
         """An HTTP client with the key in `Authorization`, asking for JSON."""
