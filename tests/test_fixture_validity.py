@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchworks_mock import create_app, fixtures, query, render, strategies
 from patchworks_mock.fixtures import generate
 from patchworks_mock.mock import DEVELOPMENT_KEY
 from patchworks_mock.store import DEPLOYED, Store
+from tests.hypothesis_settings import deterministic
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
 EVERY_INCLUDE = ",".join(query.ALLOWED_INCLUDES)
-PROPERTY = settings(
-    max_examples=25,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = deterministic(25)
 
 
 @pytest.fixture(scope="module")

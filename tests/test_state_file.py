@@ -10,8 +10,9 @@ import threading
 import time
 
 import httpx
+import pytest
 
-from patchworks_mock import create_app, durable
+from patchworks_mock import create_app, durable, fixtures
 
 KEY = {"Authorization": "patchworks-mock-key"}
 
@@ -153,3 +154,41 @@ def test_a_corrupt_state_file_is_refused(tmp_path):
     )
     assert result.returncode == 2
     assert f"{path}: line 1 column 2: not valid JSON" in result.stderr
+
+
+def test_reset_goes_back_to_the_fixture_file_as_it_was_read_even_after_a_restart(tmp_path):
+    fixture = tmp_path / "start.json"
+    fixture.write_text(fixtures.to_json(fixtures.generate(5, packages=4)), encoding="utf-8")
+    path = tmp_path / "state.json"
+    first = create_app(fixtures.FixtureFile(fixture), state_file=path).test_client(headers=KEY)
+    start = first.get("/__mock__/state").json()
+    first.delete("/api/v1/packages/1")
+    again = create_app(fixtures.FixtureFile(fixture), state_file=path).test_client(headers=KEY)
+    fixture.write_text("{", encoding="utf-8")  # edited after the mock read it: not used
+    again.post("/__mock__/reset").raise_for_status()
+    assert again.get("/__mock__/state").json() == start
+    assert json.loads(path.read_text())["packages"] == start["packages"]
+
+
+def test_a_bad_fixture_file_is_refused_at_start_even_when_the_state_file_is_served(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(fixtures.to_json(fixtures.generate(5, packages=2)), encoding="utf-8")
+    path = tmp_path / "state.json"
+    create_app(fixtures.FixtureFile(good), state_file=path).test_client(headers=KEY)
+    assert path.exists()  # the saved state that a restart would serve
+    broken = tmp_path / "broken.json"
+    document = json.loads(good.read_text())
+    document["packages"][0]["created_by_id"] = 999
+    broken.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(fixtures.FixtureError, match=r"created_by_id"):
+        create_app(fixtures.FixtureFile(broken), state_file=path)
+    result = subprocess.run(
+        [sys.executable, "-m", "patchworks_mock", "serve", "--port", "0",
+         "--fixtures", str(broken), "--state-file", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"patchworks-mock: error: {broken}: $.packages[0]")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -9,11 +9,10 @@ than the rest of a request together; this one works out once per operation what 
 
 from __future__ import annotations
 
-import json
 import typing as t
 from dataclasses import dataclass
 
-import orjson
+import msgspec
 from connexion.context import context, operation
 from connexion.middleware.abstract import ROUTING_CONTEXT
 from starlette.datastructures import URL, QueryParams
@@ -72,11 +71,8 @@ def _plan() -> _Plan:
 
 
 def encode(body: t.Any) -> bytes:
-    """JSON as Laravel writes it, without spaces; orjson takes a tenth of the time of `json`."""
-    try:
-        return orjson.dumps(body)
-    except TypeError:  # an integer beyond 64 bits, such as a `page` far past the last
-        return json.dumps(body, separators=(",", ":")).encode()
+    """JSON as Laravel writes it, without spaces; msgspec takes a tenth of the time of `json`."""
+    return msgspec.json.encode(body)
 
 
 async def send_json(send: Send, status: int, body: t.Any, headers: dict[str, str]) -> None:

@@ -19,9 +19,9 @@ _SCOPE_KEY = "patchworks_mock"
 
 @dataclass
 class Mock:
-    initial: dict
+    initial: dict | fixtures.FixtureFile  # the start state: a document, or a file read once
     api_keys: frozenset[str]
-    source: str = "<document>"  # where `initial` came from, for error messages
+    source: str = "<document>"  # where a document `initial` came from, for error messages
     store: Store = None  # type: ignore[assignment]  # loaded from `initial` unless given
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
     journal: RequestJournal = field(default_factory=RequestJournal)
@@ -29,7 +29,17 @@ class Mock:
 
     def __post_init__(self) -> None:
         if self.store is None:
-            self.store = fixtures.load(self.initial, self.source)
+            self.store = self.start_store()
+        elif isinstance(self.initial, fixtures.FixtureFile):
+            self.initial.check()  # a reset must be able to go back: refuse a bad start now
+        else:
+            fixtures.check(self.initial, self.source)
+
+    def start_store(self) -> Store:
+        """A new store in the start state; a bad start document raises `FixtureError`."""
+        if isinstance(self.initial, fixtures.FixtureFile):
+            return self.initial.store()
+        return fixtures.load(self.initial, self.source)
 
     def sandbox(self) -> Mock:
         """A fresh copy of the start state with the same keys, tokens and journal size."""
@@ -42,7 +52,7 @@ class Mock:
         )
 
     def reset(self) -> None:
-        self.store = fixtures.load(self.initial, self.source)
+        self.store = self.start_store()
 
     def replace(self, document: dict, source: str = "request body") -> None:
         """Load a new state; a bad document raises `FixtureError` and changes nothing."""

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from patchworks_mock import errors
 
@@ -27,6 +29,9 @@ DEFAULT_PRIORITY = 50
 DEPLOYED = "deployed"
 INACTIVE = "inactive"
 DRAFT = "draft"
+# kept in id order, the order the API creates them in (the others in the fixtures' order)
+_ID_ORDER = frozenset({"packages", "deployments", "flow_version_deployments"})
+_ID = attrgetter("id")
 
 _KEY = re.compile(r"[0-9]{1,18}")
 
@@ -137,41 +142,59 @@ def as_record(record) -> dict:
 
 
 class SortedIndex:
-    """Package ids kept in one order, so that a page is a slice, not a sort."""
+    """Package ids kept in one order, so that a page is a slice, not a sort.
 
-    def __init__(self, key) -> None:
+    It sorts on first use, not when the store is loaded: most resets and sandboxes are never
+    listed in most of the orders, and sorting 100,000 names takes a noticeable time.
+    """
+
+    def __init__(
+        self,
+        key: Callable[[Package], tuple],
+        packages: dict[int, Package],
+        among: Iterable[int] | None = None,
+    ) -> None:
         self._key = key
-        self._entries: list[tuple] = []
+        # What it holds (the packages with ids `among`, or all), read when it is first used.
+        self._packages = packages
+        self._among = among
+        self._sorted: list[tuple] | None = None
         self.version = 0  # changes with every change, for caches of what the index holds
+
+    def entries(self) -> list[tuple]:
+        if self._sorted is None:
+            held = (
+                self._packages.values()
+                if self._among is None
+                else map(self._packages.__getitem__, self._among)
+            )
+            self._sorted = sorted(map(self._key, held))
+        return self._sorted
 
     def add(self, package: Package) -> None:
         self.version += 1
-        insort(self._entries, self._key(package))
-
-    def rebuild(self, packages) -> None:
-        """One sort for many packages: loading 100,000 one by one would be quadratic."""
-        self.version += 1
-        self._entries = sorted(self._key(p) for p in packages)
-
-    def entries(self) -> list[tuple]:
-        return self._entries
+        if self._sorted is not None:
+            insort(self._sorted, self._key(package))
 
     def discard(self, package: Package) -> None:
         self.version += 1
+        if self._sorted is None:
+            return
         entry = self._key(package)
-        at = bisect_left(self._entries, entry)
-        if at < len(self._entries) and self._entries[at] == entry:
-            del self._entries[at]
+        at = bisect_left(self._sorted, entry)
+        if at < len(self._sorted) and self._sorted[at] == entry:
+            del self._sorted[at]
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries())
 
     def page(self, offset: int, limit: int, descending: bool = False) -> list[int]:
+        entries = self.entries()
         if descending:
-            end = len(self._entries) - offset
-            chosen = self._entries[max(end - limit, 0) : max(end, 0)][::-1]
+            end = len(entries) - offset
+            chosen = entries[max(end - limit, 0) : max(end, 0)][::-1]
         else:
-            chosen = self._entries[offset : offset + limit]
+            chosen = entries[offset : offset + limit]
         return [entry[-1] for entry in chosen]
 
 
@@ -182,6 +205,9 @@ def _by_id(package: Package) -> tuple:
 def _by_name(package: Package) -> tuple:
     # MySQL's default collation compares case-insensitively; ties keep id order.
     return (package.name.casefold(), package.id)
+
+
+_ORDERS = {"id": _by_id, "name": _by_name}
 
 
 class Store:
@@ -196,9 +222,12 @@ class Store:
         self.deployments: dict[int, Deployment] = {}
         self.flow_version_deployments: dict[int, FlowVersionDeployment] = {}
         self._next_id: dict[str, int] = {}
-        self._all = {"id": SortedIndex(_by_id), "name": SortedIndex(_by_name)}
-        self._deployed = {"id": SortedIndex(_by_id), "name": SortedIndex(_by_name)}
         self._deployments_of_package: dict[int, list[int]] = {}
+        self._all = {key: SortedIndex(by, self.packages) for key, by in _ORDERS.items()}
+        self._deployed = {
+            key: SortedIndex(by, self.packages, among=self._deployments_of_package)
+            for key, by in _ORDERS.items()
+        }
         self._fvds_of_version: dict[int, list[int]] = {}
         self._live_count: dict[int, int] = {}  # flow version id -> its `deployed` fvds
         self._filtered: dict[tuple, tuple[int, list[int]]] = {}  # filter -> (version, ids)
@@ -207,20 +236,29 @@ class Store:
         self._last_fvd_in_environment: dict[int, int] = {}
         # (collection, id) of every record a request changed, while someone records them
         self.changed: dict[tuple[str, int], None] | None = None
-        self._loading = False
 
-    def start_loading(self) -> None:
-        """Add records without indexing each; `finish_loading` indexes them all at once."""
-        self._loading = True
+    @classmethod
+    def loaded(cls, records: Mapping[str, Iterable]) -> Store:
+        """A store holding these records (by collection name), indexed in one pass.
 
-    def finish_loading(self) -> None:
-        self._loading = False
+        A package without `first_deployed_at` gets the time of its first deployment.
+        """
+        store = cls()
         for name in COLLECTIONS:
-            self._next_id[name] = max(getattr(self, name), default=0) + 1
-        deployed = [self.packages[i] for i in self._deployments_of_package]
-        for name in self._all:
-            self._all[name].rebuild(self.packages.values())
-            self._deployed[name].rebuild(deployed)
+            rows = sorted(records[name], key=_ID) if name in _ID_ORDER else records[name]
+            getattr(store, name).update((record.id, record) for record in rows)
+            store._next_id[name] = max(getattr(store, name), default=0) + 1
+        for deployment in store.deployments.values():
+            store._deployments_of_package.setdefault(deployment.package_id, []).append(
+                deployment.id
+            )
+        for package_id, deployment_ids in store._deployments_of_package.items():
+            package = store.packages[package_id]
+            if package.first_deployed_at is None:
+                package.first_deployed_at = store.deployments[deployment_ids[0]].created_at
+        for fvd in store.flow_version_deployments.values():
+            store._index_flow_version_deployment(fvd)
+        return store
 
     def _touch(self, collection: str, record_id: int) -> None:
         if self.changed is not None:
@@ -232,7 +270,7 @@ class Store:
         self.changed = {}
         return taken
 
-    # -- building (used by the fixture loader) -------------------------------------------
+    # -- building -------------------------------------------------------------------------
 
     def new_id(self, collection: str) -> int:
         """Like an auto-increment column: never an id used before, even a deleted one's."""
@@ -240,46 +278,36 @@ class Store:
         self._next_id[collection] = value + 1
         return value
 
-    def add_user(self, user: User) -> None:
-        self.users[user.id] = user
-
-    def add_flow(self, flow: Flow) -> None:
-        self.flows[flow.id] = flow
-
-    def add_flow_version(self, version: FlowVersion) -> None:
-        self.flow_versions[version.id] = version
-
-    def add_virtual_environment(self, environment: VirtualEnvironment) -> None:
-        self.virtual_environments[environment.id] = environment
-
     def add_package(self, package: Package) -> None:
         self.packages[package.id] = package
         self._touch("packages", package.id)
-        if not self._loading:
-            for index in self._all.values():
-                index.add(package)
+        for index in self._all.values():
+            index.add(package)
 
     def add_deployment(self, deployment: Deployment) -> None:
         self.deployments[deployment.id] = deployment
         self._touch("deployments", deployment.id)
         of_package = self._deployments_of_package.setdefault(deployment.package_id, [])
         of_package.append(deployment.id)
-        if len(of_package) == 1 and not self._loading:
+        if len(of_package) == 1:
             for index in self._deployed.values():
                 index.add(self.packages[deployment.package_id])
 
     def add_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
         self.flow_version_deployments[fvd.id] = fvd
         self._touch("flow_version_deployments", fvd.id)
-        self._fvds_of_version.setdefault(fvd.flow_version_id, []).append(fvd.id)
+        self._index_flow_version_deployment(fvd)
+
+    def _index_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
+        fvd_id, version_id, environment_id = fvd.id, fvd.flow_version_id, fvd.virtual_environment_id
+        self._fvds_of_version.setdefault(version_id, []).append(fvd_id)
         if fvd.deployment_id is not None:
-            self._fvds_of_deployment.setdefault(fvd.deployment_id, []).append(fvd.id)
+            self._fvds_of_deployment.setdefault(fvd.deployment_id, []).append(fvd_id)
         if fvd.status == DEPLOYED:
-            self._live_count[fvd.flow_version_id] = self._live_count.get(fvd.flow_version_id, 0) + 1
-            flow_id = self.flow_versions[fvd.flow_version_id].flow_id
-            self._live_fvd[(fvd.virtual_environment_id, flow_id)] = fvd.id
-        last = self._last_fvd_in_environment.get(fvd.virtual_environment_id, 0)
-        self._last_fvd_in_environment[fvd.virtual_environment_id] = max(last, fvd.id)
+            self._live_count[version_id] = self._live_count.get(version_id, 0) + 1
+            self._live_fvd[(environment_id, self.flow_versions[version_id].flow_id)] = fvd_id
+        if fvd_id > self._last_fvd_in_environment.get(environment_id, 0):
+            self._last_fvd_in_environment[environment_id] = fvd_id
 
     # -- lookups --------------------------------------------------------------------------
 

@@ -1,0 +1,356 @@
+"""Loading a fixture file: the store it gives, what a reset goes back to, and the fast paths.
+
+A `FixtureFile` keeps the file's bytes (compressed), not the parsed document, so these tests
+pin down that it loads exactly what `fixtures.load(fixtures.read(path))` loads, reports bad
+files exactly as that does, and resets to the state the mock started in whatever happens to
+the file afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patchworks_mock import fixtures, paths, strategies
+from patchworks_mock.mock import Mock
+from patchworks_mock.store import DEPLOYED
+from tests.hypothesis_settings import deterministic
+
+PROPERTY = deterministic(50)
+KEYS = frozenset({"key"})
+
+
+def write(path: Path, document: dict) -> Path:
+    path.write_text(fixtures.to_json(document), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def document() -> dict:
+    return fixtures.generate(3, users=3, flows=4, packages=40, deployed_ratio=0.7)
+
+
+@pytest.fixture
+def file(tmp_path, document) -> Path:
+    return write(tmp_path / "start.json", document)
+
+
+def test_a_fixture_file_loads_what_the_document_loads(file, document):
+    assert fixtures.dump(fixtures.FixtureFile(file).store()) == fixtures.dump(
+        fixtures.load(document)
+    )
+    bundled = fixtures.FixtureFile(paths.DEFAULT_FIXTURES)
+    expected = fixtures.dump(fixtures.load(fixtures.read(paths.DEFAULT_FIXTURES)))
+    assert fixtures.dump(bundled.store()) == expected
+    assert fixtures.dump(bundled.store()) == expected  # from the compressed copy
+
+
+def test_every_store_is_new(file):
+    fixture = fixtures.FixtureFile(file)
+    first, second = fixture.store(), fixture.store()
+    first.delete_package(str(min(first.packages)))
+    assert fixtures.dump(second) == fixtures.dump(fixture.store())
+    assert fixtures.dump(first) != fixtures.dump(second)
+
+
+@pytest.mark.parametrize("change", ["rewritten", "deleted", "broken"])
+def test_a_reset_goes_back_to_the_start_whatever_happens_to_the_file(file, change):
+    mock = Mock(initial=fixtures.FixtureFile(file), api_keys=KEYS)
+    start = fixtures.dump(mock.store)
+    mock.store.create_package("Made after the start", None, None)
+    if change == "rewritten":
+        write(file, fixtures.generate(4, packages=2))
+    elif change == "deleted":
+        file.unlink()
+    else:
+        file.write_text("{", encoding="utf-8")
+    mock.reset()
+    assert fixtures.dump(mock.store) == start
+    assert fixtures.dump(mock.sandbox().store) == start
+
+
+def test_a_bad_start_file_is_refused_even_when_the_mock_is_given_a_store(tmp_path, document):
+    # A mock that starts from saved state (`serve --state-file`) does not load its fixtures
+    # file, but a reset must be able to go back to it: a bad one is refused at the start.
+    document["packages"][0]["created_by_id"] = 999
+    bad = fixtures.FixtureFile(write(tmp_path / "bad.json", document))
+    saved = fixtures.load(fixtures.read(paths.DEFAULT_FIXTURES))
+    for initial in (bad, document):
+        with pytest.raises(fixtures.FixtureError) as raised:
+            Mock(initial=initial, api_keys=KEYS, store=saved)
+        assert raised.value.problems == [
+            ("$.packages[0].created_by_id", "no record with id 999 in users")
+        ]
+
+
+BAD_FILES = {
+    "not JSON": b'{\n  "users": [,\n',
+    "not JSON, CRLF": b'{\r\n  "users": [\r\n  ,\r\n',
+    "not JSON, CR": b'{\r  "users": [\r  ,\r',
+    "a UTF-8 BOM": b'\xef\xbb\xbf{"users": []}',
+    "not UTF-8": b'{"users": [{"name": "\xff"}]}',
+    "not an object": b"[]",
+    "schema": json.dumps({"users": "none"}).encode(),
+    "references": fixtures.to_json(
+        {
+            **fixtures.generate(1, packages=3),
+            "flow_version_deployments": [
+                {
+                    "id": 1,
+                    "flow_version_id": 999,
+                    "virtual_environment_id": 1,
+                    "status": "deployed",
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "updated_at": "2024-01-01T00:00:00Z",
+                }
+            ],
+        }
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("content", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_a_bad_file_is_reported_as_reading_and_loading_it_reports_it(tmp_path, content):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(fixtures.FixtureError) as expected:
+        fixtures.load(fixtures.read(path), str(path))
+    with pytest.raises(fixtures.FixtureError) as got:
+        fixtures.FixtureFile(path).store()
+    assert type(got.value) is type(expected.value)
+    assert got.value.lines() == expected.value.lines()
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_syntax_error_is_placed_as_in_the_text_read_with_universal_newlines(tmp_path, newline):
+    path = tmp_path / "bad.json"
+    path.write_bytes(newline.join(["{", '  "users": [', "    1,", "  ]", "}"]).encode())
+    with pytest.raises(json.JSONDecodeError) as parser:
+        json.loads(path.read_text(encoding="utf-8"))
+    with pytest.raises(fixtures.FixtureError) as raised:
+        fixtures.read(path)
+    assert raised.value.problems == [
+        (
+            f"line {parser.value.lineno} column {parser.value.colno}",
+            f"not valid JSON: {parser.value.msg}",
+        )
+    ]
+
+
+def test_an_unreadable_file_is_reported_when_it_is_opened(tmp_path):
+    with pytest.raises(fixtures.UnreadableFixture) as expected:
+        fixtures.read(tmp_path / "missing.json")
+    with pytest.raises(fixtures.UnreadableFixture) as got:
+        fixtures.FixtureFile(tmp_path / "missing.json")
+    assert got.value.lines() == expected.value.lines()
+
+
+def _strings_and_big_numbers(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _strings_and_big_numbers(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _strings_and_big_numbers(v)]
+    small = isinstance(value, int) and -5 <= value <= 256  # CPython shares these anyway
+    return [value] if isinstance(value, str | int) and not small and value != "" else []
+
+
+def test_the_store_keeps_no_object_of_the_document():
+    # Else the document's memory stays in use after it is dropped (see fixtures._Copies).
+    document = fixtures.generate(5, packages=300)  # ids above 256, which CPython does not share
+    kept = {id(x) for x in _strings_and_big_numbers(document)}
+    store = fixtures.load(document)
+    held = [
+        getattr(record, name)
+        for collection in fixtures.COLLECTIONS
+        for record in getattr(store, collection).values()
+        for name in record.__slots__
+    ]
+    held += [key for key in store.packages]
+    assert held and not [x for x in held if id(x) in kept]
+
+
+def test_indexes_made_after_changes_hold_what_indexes_kept_up_to_date_hold(document):
+    # The sorted indexes are built on first use, so changes made before that must show too.
+    fresh, used = fixtures.load(document), fixtures.load(document)
+    for store in (fresh, used)[1:]:
+        store.list_packages(
+            deployed_only=False, names=None, sort="name", descending=False, page=1, per_page=1
+        )
+    for store in (fresh, used):
+        ids = sorted(store.packages)
+        store.update_package(str(ids[0]), {"name": "aaa first by name"})
+        store.delete_package(str(ids[1]))
+        created = store.create_package("Zzz last by name", None, None)
+        version = next(iter(store.flow_versions))
+        store.add_version(str(created.id), str(version), None)
+        store.deploy(str(created.id), str(next(iter(store.virtual_environments))), None, None)
+    for deployed_only in (False, True):
+        for sort in ("id", "name"):
+            pages = [
+                store.list_packages(
+                    deployed_only=deployed_only,
+                    names=None,
+                    sort=sort,
+                    descending=True,
+                    page=1,
+                    per_page=100,
+                )
+                for store in (fresh, used)
+            ]
+            assert [p.id for p in pages[0][0]] == [p.id for p in pages[1][0]]
+            assert pages[0][1] == pages[1][1]
+
+
+REFERENCES = {
+    "flow_versions": ["id", "flow_id", "iteration"],
+    "packages": ["id", "created_by_id"],
+    "deployments": ["id", "package_id", "virtual_environment_id", "user_id"],
+    "flow_version_deployments": [
+        "id",
+        "flow_version_id",
+        "virtual_environment_id",
+        "deployment_id",
+        "deployed_by",
+    ],
+    "users": ["id"],
+    "flows": ["id"],
+    "virtual_environments": ["id"],
+}
+NULLABLE = {"created_by_id", "user_id", "deployment_id", "deployed_by"}
+
+
+def single_changes(document: dict):
+    """The document with one id, reference, membership or status changed, every way there is.
+
+    New values are the document's ids (often of another collection), null where allowed, and
+    999, so that some changes keep the references whole and most break one rule.
+    """
+    values = sorted({r["id"] for name in REFERENCES for r in document[name]} | {1, 2, 3, 999})
+    for collection, names in REFERENCES.items():
+        for index in range(len(document[collection])):
+            for name in names:
+                for value in [*values, *([None] if name in NULLABLE else [])]:
+                    changed = copy.deepcopy(document)
+                    changed[collection][index][name] = value
+                    yield changed
+            if collection == "packages":
+                for value in values:
+                    changed = copy.deepcopy(document)
+                    changed[collection][index].setdefault("flow_versions", []).insert(
+                        0, {"flow_version_id": value}
+                    )
+                    yield changed
+            if collection == "flow_version_deployments":
+                changed = copy.deepcopy(document)
+                changed[collection][index]["status"] = DEPLOYED
+                yield changed
+
+
+def test_the_fast_reference_check_agrees_with_the_one_that_places_problems():
+    document = fixtures.generate(
+        2, users=2, flows=3, versions_per_flow=2, environments=2, packages=6, deployed_ratio=1
+    )
+    document["flow_version_deployments"][0]["deployment_id"] = None
+    document["deployments"].append({**document["deployments"][0], "id": 500})  # with no fvds
+    agreed = {True: 0, False: 0}
+    for changed in single_changes(document):
+        assert fixtures._fast_validator().is_valid(changed)
+        holds = fixtures._reference_problems(changed) == []
+        assert fixtures._references_hold(changed) == holds, fixtures._reference_problems(changed)
+        agreed[holds] += 1
+    assert agreed[True] > 100 and agreed[False] > 1000
+
+
+@PROPERTY
+@given(document=strategies.documents(max_packages=6, max_deployments=8), data=st.data())
+def test_the_fast_reference_check_agrees_on_drawn_documents_changed_twice(document, data):
+    for _ in range(2):
+        changes = list(single_changes(document))
+        if changes:
+            document = data.draw(st.sampled_from(changes))
+    assert fixtures._references_hold(document) == (fixtures._reference_problems(document) == [])
+
+
+def parsed_as_before(raw: bytes) -> tuple:
+    """What reading a file with `Path.read_text` and parsing it with `json.loads` gives."""
+    try:
+        text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()
+    except UnicodeDecodeError as exc:
+        return ("unreadable", f"cannot read the file: {exc}")
+    try:
+        return ("value", repr(json.loads(text)))  # repr tells 0.0 from -0.0, and key order
+    except json.JSONDecodeError as exc:
+        return ("error", f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}")
+
+
+def parsed_now(raw: bytes) -> tuple:
+    try:
+        return ("value", repr(fixtures._parse(raw, "f")))
+    except fixtures.UnreadableFixture as exc:
+        return ("unreadable", exc.problems[0][1])
+    except fixtures.FixtureError as exc:
+        return ("error", *exc.problems[0])
+
+
+characters = st.characters() | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(characters, max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(characters, max_size=4), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, derandomize=True, database=None, deadline=None)
+@given(value=json_values, data=st.data())
+def test_the_fast_parser_reads_files_as_the_json_module_reads_them(value, data):
+    text = json.dumps(
+        value,
+        ensure_ascii=data.draw(st.booleans()),
+        indent=data.draw(st.none() | st.integers(0, 2)),
+    )
+    raw = bytearray(
+        text.replace("\n", data.draw(st.sampled_from(["\n", "\r\n", "\r"]))).encode(
+            "utf-8", "surrogatepass"
+        )
+    )
+    for _ in range(data.draw(st.integers(0, 2))):  # a few bytes changed, as in a damaged file
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at : at + 1] = data.draw(st.binary(max_size=2))
+        if not raw:
+            break
+    assert parsed_now(bytes(raw)) == parsed_as_before(bytes(raw))
+
+
+EDGES = [
+    b'\xef\xbb\xbf{"a": 1}',
+    b"\x0c{}",
+    b"{}\x00",
+    b"{} ",
+    b"NaN",
+    b"[-Infinity, -0, -0.0, 1e400, 1E2, 0.1]",
+    b"123456789012345678901234567890",
+    b'"\\ud800"',
+    b'{"a": 1, "b": 2, "a": 3}',
+    b"[" * 3000 + b"]" * 3000,
+    b'{"a":\r\r 1,}',
+]
+
+
+@pytest.mark.parametrize("raw", EDGES)
+def test_the_fast_parser_reads_the_edges_of_json_as_the_json_module_does(raw):
+    try:
+        expected = parsed_as_before(raw)
+    except RecursionError:
+        with pytest.raises(RecursionError):
+            parsed_now(raw)
+    else:
+        assert parsed_now(raw) == expected
