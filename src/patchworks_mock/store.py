@@ -392,7 +392,12 @@ class Store:
         needles = [n.casefold() for n in names]
         # spatie's partial filter: case-insensitive substring of any value. The name index
         # holds each casefolded name already, so nothing is casefolded per package.
-        matching = [e[-1] for e in by_name.entries() if any(n in e[0] for n in needles)]
+        entries = by_name.entries()  # (casefolded name, id)
+        if len(needles) == 1:  # the usual case, and ten times as fast without `any`
+            needle = needles[0]
+            matching = [i for name, i in entries if needle in name]
+        else:
+            matching = [i for name, i in entries if any(n in name for n in needles)]
         if sort == "name":
             if descending:
                 matching.reverse()
