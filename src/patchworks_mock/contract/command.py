@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from patchworks_mock.contract import runner, schema_suite
+from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES
 from patchworks_mock.usage import positive
 
 API_KEY_VARIABLE = "PATCHWORKS_API_KEY"
@@ -40,6 +40,8 @@ def check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from patchworks_mock.contract import runner  # Schemathesis and Hypothesis: only when run
+
     options = runner.Options(
         url=args.url,
         api_key=args.api_key,
@@ -81,7 +83,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=sorted(runner.PROFILES),
+        choices=sorted(PROFILES),
         default="default",
         help="how much to generate: 'quick' for a fast smoke run (default: %(default)s)",
     )
@@ -116,16 +118,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--junit-xml", metavar="PATH", help="also write a JUnit XML report")
     parser.add_argument(
         "--suites",
-        type=_choices(runner.SUITES),
-        default=runner.SUITES,
+        type=_choices(SUITES),
+        default=SUITES,
         metavar="LIST",
-        help=f"comma-separated suites to run (default: {','.join(runner.SUITES)})",
+        help=f"comma-separated suites to run (default: {','.join(SUITES)})",
     )
     parser.add_argument(
         "--phases",
-        type=_choices(schema_suite.PHASES),
-        default=schema_suite.PHASES,
+        type=_choices(PHASES),
+        default=PHASES,
         metavar="LIST",
-        help=f"Schemathesis phases (default: {','.join(schema_suite.PHASES)})",
+        help=f"Schemathesis phases (default: {','.join(PHASES)})",
     )
     parser.set_defaults(handler=check)

@@ -20,41 +20,12 @@ from patchworks_mock.contract import properties, report, schema_suite, stateful
 from patchworks_mock.contract.api import Api
 from patchworks_mock.contract.exchange import Violation
 from patchworks_mock.contract.hypo import example_note
+from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
 from patchworks_mock.contract.safety import Ledger, new_run_id
 from patchworks_mock.contract.target import Target, TargetError, local_mock, normalise_url, probe
 from patchworks_mock.usage import USAGE_ERROR
 
-SUITES = ("schema", "properties", "stateful")
 INTERRUPTED = 130
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How much each suite generates; `--max-examples` overrides the example counts."""
-
-    schema_examples: int
-    schema_steps: int
-    property_examples: int
-    machine_examples: int
-    machine_steps: int
-
-
-PROFILES = {
-    "default": Profile(
-        schema_examples=100,
-        schema_steps=8,
-        property_examples=12,
-        machine_examples=25,
-        machine_steps=25,
-    ),
-    "quick": Profile(
-        schema_examples=8,
-        schema_steps=5,
-        property_examples=4,
-        machine_examples=10,
-        machine_steps=15,
-    ),
-}
 
 
 @dataclass
@@ -72,7 +43,7 @@ class Options:
     flow_versions: list[str] = field(default_factory=list)
     junit_xml: str | None = None
     suites: tuple[str, ...] = SUITES
-    phases: tuple[str, ...] = schema_suite.PHASES
+    phases: tuple[str, ...] = PHASES
     properties: tuple[str, ...] = ()  # property names to run; empty runs all
     operations: tuple[str, ...] = ()  # operation ids Schemathesis checks; empty checks all 11
 

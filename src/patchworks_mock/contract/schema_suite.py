@@ -23,10 +23,10 @@ from patchworks_mock import paths
 from patchworks_mock.contract import report
 from patchworks_mock.contract.api import OPERATIONS
 from patchworks_mock.contract.exchange import KEY_VARIABLE
+from patchworks_mock.contract.profiles import PHASES
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.contract.target import Target
 
-PHASES = ("examples", "coverage", "fuzzing", "stateful")
 CREATE = "POST /api/v1/packages"
 DELETE = "DELETE /api/v1/packages/{package}"
 ABSENT = "0"  # Laravel ids start at 1: a package id that names nothing
