@@ -10,6 +10,7 @@ reported, not asserted: they depend on the machine.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import resource
 import subprocess
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from patchworks_mock.fixture_commands import sizes_of
+from patchworks_mock.generate import generate
 
 PHASES = ("generate", "write", "check", "load")
 
@@ -62,13 +64,13 @@ def run_phase(args: argparse.Namespace) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # The generator's defaults but for the packages: the large fixture of bench/run.py.
+    defaults = inspect.signature(generate).parameters
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--users", type=int, default=5)
-    parser.add_argument("--flows", type=int, default=20)
-    parser.add_argument("--versions-per-flow", type=int, default=3)
-    parser.add_argument("--environments", type=int, default=3)
+    for name in ("users", "flows", "versions_per_flow", "environments"):
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=int, default=defaults[name].default)
     parser.add_argument("--packages", type=int, default=100_000)
-    parser.add_argument("--deployed-ratio", type=float, default=0.5)
+    parser.add_argument("--deployed-ratio", type=float, default=defaults["deployed_ratio"].default)
     parser.add_argument("--phase", choices=PHASES, help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()

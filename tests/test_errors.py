@@ -2,7 +2,7 @@
 
 import pytest
 
-from patchworks_mock import errors
+from patchworks_mock import errors, validation
 
 OPERATIONS = [
     ("GET", "/api/v1/flow-version-deployments/packages"),
@@ -91,6 +91,37 @@ def test_a_body_without_content_type_is_read_as_json(client):
     assert response.status_code == 201
 
 
+@pytest.mark.parametrize("content_type", ["Application/JSON", "APPLICATION/JSON; charset=UTF-8"])
+def test_a_media_type_in_any_case_is_read_and_checked(client, store, content_type):
+    headers = {"Content-Type": content_type}
+    refused = client.post("/api/v1/packages", content=b"{}", headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == {"name": [errors.required("name")]}
+    out_of_range = client.post(
+        "/api/v1/packages/5/flow-versions/1", content=b'{"priority": 500}', headers=headers
+    )
+    assert out_of_range.status_code == 422 and "priority" in out_of_range.json()["errors"]
+    assert 1 not in store().packages[5].members
+    created = client.post("/api/v1/packages", content=b'{"name": "  Cased  "}', headers=headers)
+    assert created.status_code == 201 and created.json()["data"]["name"] == "Cased"
+    # The journal keeps the header as the client sent it.
+    journaled = client.get("/__mock__/requests", params={"method": "POST"}).json()["data"]
+    assert journaled[-1]["headers"]["content-type"] == content_type
+
+
+def test_a_lone_surrogate_in_a_body_is_kept_and_answered_escaped(client):
+    created = client.post(
+        "/api/v1/packages",
+        content=b'{"name": "half \\ud800 pair"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert created.status_code == 201
+    assert b"half \\ud800 pair" in created.content
+    assert created.json()["data"]["name"] == "half \ud800 pair"
+    for path in ["/api/v1/packages", "/__mock__/state", "/__mock__/requests"]:
+        assert client.get(path).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("params", "status", "message"),
     [
@@ -151,3 +182,10 @@ def test_a_very_large_body_is_handled(client):
     assert response.json()["errors"]["notes"] == [
         "The notes field must not be greater than 255 characters."
     ]
+
+
+def test_a_body_no_validator_read_is_refused_not_ignored():
+    # Every JSON media type is read by the validator; anything else must not reach a handler
+    # as an empty body.
+    with pytest.raises(errors.UnsupportedMediaType):
+        validation.body_of({"type": "http"})

@@ -81,6 +81,21 @@ def test_validate_reports_malformed_json_as_a_problem_with_its_place(tmp_path, c
     assert capsys.readouterr().out.startswith(f"{bad}: line 2 column 12: not valid JSON")
 
 
+def test_validate_reports_a_document_nested_too_deeply_to_read(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert run("validate", str(deep)) == 1
+    assert capsys.readouterr().out.startswith(f"{deep}: $: nested too deeply to read")
+
+
+def test_validate_shortens_a_message_that_quotes_a_large_value(tmp_path, capsys):
+    bad = tmp_path / "large.json"
+    bad.write_text(json.dumps({"users": [["x" * 1000]]}), encoding="utf-8")
+    assert run("validate", str(bad)) == 1
+    quoted = [line for line in capsys.readouterr().out.splitlines() if "$.users[0]:" in line]
+    assert quoted and all(len(line) < 300 and line.endswith("…") for line in quoted)
+
+
 def test_validate_refuses_an_unreadable_file_in_one_line(tmp_path, capsys):
     assert run("validate", str(tmp_path / "missing.json")) == 2
     line = one_error_line(capsys.readouterr().err)

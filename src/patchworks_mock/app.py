@@ -176,6 +176,7 @@ def create_app(
     app.add_middleware(
         Faults, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=faults or FaultSettings()
     )
+    app.add_middleware(validation.MediaTypeCase, position=MiddlewarePosition.BEFORE_VALIDATION)
     if saved is not None:
         durable.start(saved, state.store)
         app.add_middleware(

@@ -9,12 +9,14 @@ than the rest of a request together; this one works out once per operation what 
 
 from __future__ import annotations
 
+import json
 import typing as t
 from dataclasses import dataclass
 
 import msgspec
 from connexion.context import context, operation
 from connexion.middleware.abstract import ROUTING_CONTEXT
+from connexion.uri_parsing import AbstractURIParser
 from starlette.datastructures import URL, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
@@ -24,8 +26,6 @@ from patchworks_mock import mock, validation
 # What a handler returns: a body, or (body, status), or (body, status, headers).
 Answer = dict | tuple[dict, int] | tuple[dict, int, dict[str, str]]
 Handler = t.Callable[["Call"], t.Awaitable[Answer]]
-
-_COERCE: dict[str, t.Callable[[str], t.Any]] = {"integer": int, "number": float}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,27 +52,38 @@ class _Plan:
     """What one operation's handler needs, read from the spec once."""
 
     handler: Handler
-    query: tuple[tuple[str, t.Callable[[str], t.Any] | None, t.Any], ...]  # name, coerce, default
+    parser: AbstractURIParser  # Connexion's, so parameters are typed as its validator saw them
+    defaults: dict[str, t.Any]  # every query parameter of the spec, with its default
     has_body: bool
+
+    def params(self, scope: Scope, query: QueryParams) -> dict[str, t.Any]:
+        """Path and query parameters of the spec, typed, defaults filled in."""
+        given = self.parser.resolve_query({name: query.getlist(name) for name in query})
+        params = {name: given.get(name, default) for name, default in self.defaults.items()}
+        params.update(self.parser.resolve_path(scope.get("path_params", {})))
+        return params
 
 
 def _plan() -> _Plan:
     """The plan of the operation being served (Connexion's `operation` context)."""
-    query = tuple(
-        (
-            p["name"],
-            _COERCE.get(p.get("schema", {}).get("type")),
-            p.get("schema", {}).get("default"),
-        )
-        for p in operation.parameters
-        if p["in"] == "query"
+    return _Plan(
+        handler=operation.function,
+        parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
+        defaults={
+            p["name"]: p.get("schema", {}).get("default")
+            for p in operation.parameters
+            if p["in"] == "query"
+        },
+        has_body=bool(operation.request_body),
     )
-    return _Plan(handler=operation.function, query=query, has_body=bool(operation.request_body))
 
 
 def encode(body: t.Any) -> bytes:
     """JSON as Laravel writes it, without spaces; msgspec takes a tenth of the time of `json`."""
-    return msgspec.json.encode(body)
+    try:
+        return msgspec.json.encode(body)
+    except UnicodeEncodeError:  # a lone surrogate, which a `\ud800` escape in a body can make
+        return json.dumps(body, separators=(",", ":")).encode()
 
 
 async def send_json(send: Send, status: int, body: t.Any, headers: dict[str, str]) -> None:
@@ -105,7 +116,7 @@ class Dispatch:
     """ASGI app behind Connexion's middleware; unrouted requests get the 404 of Laravel."""
 
     def __init__(self) -> None:
-        self.plans: dict[str, _Plan] = {}
+        self.plans: dict[tuple[str, str], _Plan] = {}  # by (API base path, operation id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -114,23 +125,17 @@ class Dispatch:
         if scope["type"] == "websocket":  # none are served; close as Starlette's router does
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
-        operation_id = scope.get("extensions", {}).get(ROUTING_CONTEXT, {}).get("operation_id")
-        if operation_id is None:
+        routed = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
+        if routed.get("operation_id") is None:
             raise HTTPException(status_code=404)
-        plan = self.plans.get(operation_id)
+        key = (routed.get("api_base_path", ""), routed["operation_id"])
+        plan = self.plans.get(key)
         if plan is None:
-            plan = self.plans[operation_id] = _plan()
+            plan = self.plans[key] = _plan()
         query = QueryParams(scope["query_string"])
-        params = dict(scope.get("path_params", {}))
-        for name, coerce, default in plan.query:
-            value = query.get(name)
-            if value is None:
-                params[name] = default
-            else:
-                params[name] = coerce(value) if coerce is not None else value
         call = Call(
             scope=scope,
-            params=params,
+            params=plan.params(scope, query),
             query=query,
             body=validation.body_of(scope) if plan.has_body else None,
             user_id=context.get("user"),

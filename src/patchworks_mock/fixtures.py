@@ -134,6 +134,8 @@ def _parse(raw: bytes, source: str) -> Any:
     except json.JSONDecodeError as exc:
         place = f"line {exc.lineno} column {exc.colno}"
         raise FixtureError(source, [(place, f"not valid JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise FixtureError(source, [("$", "nested too deeply to read")]) from None
 
 
 def problems(document: object) -> list[tuple[str, str]]:
@@ -143,10 +145,15 @@ def problems(document: object) -> list[tuple[str, str]]:
         return [] if _references_hold(document) else _reference_problems(document)
     # Only an invalid document pays for the slower validator that words its messages.
     found = [
-        (_json_path(e.absolute_path), e.message)
+        (_json_path(e.absolute_path), _shortened(e.message))
         for e in sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     ]
     return found or _reference_problems(document)
+
+
+def _shortened(message: str, limit: int = 200) -> str:
+    """jsonschema quotes the whole offending value; a line should stay readable."""
+    return message if len(message) <= limit else f"{message[: limit - 1]}…"
 
 
 def _references_hold(doc: dict) -> bool:
@@ -339,49 +346,54 @@ def _build(document: dict) -> Store:
         {
             "users": [
                 User(
-                    r["id"] + 0,
-                    text[r["name"]],
-                    text[r["email"]],
-                    text[r["password"]],
-                    text[r["created_at"]],
-                    text[r["updated_at"]],
+                    id=r["id"] + 0,
+                    name=text[r["name"]],
+                    email=text[r["email"]],
+                    password=text[r["password"]],
+                    created_at=text[r["created_at"]],
+                    updated_at=text[r["updated_at"]],
                 )
                 for r in document["users"]
             ],
             "flows": [
-                Flow(r["id"] + 0, text[r["name"]], text[r["created_at"]], text[r["updated_at"]])
+                Flow(
+                    id=r["id"] + 0,
+                    name=text[r["name"]],
+                    created_at=text[r["created_at"]],
+                    updated_at=text[r["updated_at"]],
+                )
                 for r in document["flows"]
             ],
             "flow_versions": [
                 FlowVersion(
-                    r["id"] + 0,
-                    r["flow_id"] + 0,
-                    r["iteration"] + 0,
-                    text[r["created_at"]],
-                    text[r["updated_at"]],
+                    id=r["id"] + 0,
+                    flow_id=r["flow_id"] + 0,
+                    iteration=r["iteration"] + 0,
+                    created_at=text[r["created_at"]],
+                    updated_at=text[r["updated_at"]],
                 )
                 for r in document["flow_versions"]
             ],
             "virtual_environments": [
                 VirtualEnvironment(
-                    r["id"] + 0,
-                    text[r["name"]],
-                    text[r["type"]],
-                    text[r["created_at"]],
-                    text[r["updated_at"]],
+                    id=r["id"] + 0,
+                    name=text[r["name"]],
+                    type=text[r["type"]],
+                    created_at=text[r["created_at"]],
+                    updated_at=text[r["updated_at"]],
                 )
                 for r in document["virtual_environments"]
             ],
             "packages": [
                 Package(
-                    r["id"] + 0,
-                    text[r["name"]],
-                    text[r.get("notes")],
-                    _number(r.get("created_by_id")),
-                    text[r["created_at"]],
-                    text[r["updated_at"]],
-                    text[r.get("first_deployed_at")],
-                    {
+                    id=r["id"] + 0,
+                    name=text[r["name"]],
+                    notes=text[r.get("notes")],
+                    created_by_id=_number(r.get("created_by_id")),
+                    created_at=text[r["created_at"]],
+                    updated_at=text[r["updated_at"]],
+                    first_deployed_at=text[r.get("first_deployed_at")],
+                    members={
                         m["flow_version_id"] + 0: m.get("priority", DEFAULT_PRIORITY) + 0
                         for m in r.get("flow_versions", ())
                     },
@@ -390,26 +402,26 @@ def _build(document: dict) -> Store:
             ],
             "deployments": [
                 Deployment(
-                    r["id"] + 0,
-                    r["package_id"] + 0,
-                    r["virtual_environment_id"] + 0,
-                    _number(r.get("user_id")),
-                    text[r.get("notes")],
-                    text[r["created_at"]],
-                    text[r["updated_at"]],
+                    id=r["id"] + 0,
+                    package_id=r["package_id"] + 0,
+                    virtual_environment_id=r["virtual_environment_id"] + 0,
+                    user_id=_number(r.get("user_id")),
+                    notes=text[r.get("notes")],
+                    created_at=text[r["created_at"]],
+                    updated_at=text[r["updated_at"]],
                 )
                 for r in document.get("deployments", ())
             ],
             "flow_version_deployments": [
                 FlowVersionDeployment(
-                    r["id"] + 0,
-                    r["flow_version_id"] + 0,
-                    r["virtual_environment_id"] + 0,
-                    _number(r.get("deployment_id")),
-                    text[r["status"]],
-                    _number(r.get("deployed_by")),
-                    text[r["created_at"]],
-                    text[r["updated_at"]],
+                    id=r["id"] + 0,
+                    flow_version_id=r["flow_version_id"] + 0,
+                    virtual_environment_id=r["virtual_environment_id"] + 0,
+                    deployment_id=_number(r.get("deployment_id")),
+                    status=text[r["status"]],
+                    deployed_by=_number(r.get("deployed_by")),
+                    created_at=text[r["created_at"]],
+                    updated_at=text[r["updated_at"]],
                 )
                 for r in document.get("flow_version_deployments", ())
             ],

@@ -223,6 +223,7 @@ class Store:
         self.flow_version_deployments: dict[int, FlowVersionDeployment] = {}
         self._next_id: dict[str, int] = {}
         self._deployments_of_package: dict[int, list[int]] = {}
+        # The indexes read these two dicts when they first sort: change them in place only.
         self._all = {key: SortedIndex(by, self.packages) for key, by in _ORDERS.items()}
         self._deployed = {
             key: SortedIndex(by, self.packages, among=self._deployments_of_package)

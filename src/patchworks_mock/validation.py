@@ -15,6 +15,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from patchworks_mock import errors, query
 
@@ -103,8 +104,13 @@ BODY = "patchworks_mock.body"  # where the checked, trimmed body waits for the h
 
 
 def body_of(scope: t.Any) -> t.Any:
-    """The body the validator parsed, trimmed and checked for this request (no body: `{}`)."""
-    return scope.get(BODY, {})
+    """The body the validator parsed, trimmed and checked for this request (no body: `{}`).
+
+    A body no validator read (a media type none is registered for) is refused, not ignored.
+    """
+    if BODY not in scope:
+        raise errors.UnsupportedMediaType(errors.UNSUPPORTED_MEDIA_TYPE)
+    return scope[BODY]
 
 
 class LaravelJSONBody(JSONRequestBodyValidator):
@@ -178,6 +184,30 @@ class RawJSONBody(LaravelJSONBody):
     """For the admin API: documents are kept exactly as sent, not trimmed."""
 
     normalize = staticmethod(lambda value: value)
+
+
+class MediaTypeCase:
+    """ASGI middleware: the media type of `Content-Type` in lower case before validation.
+
+    Media types compare without regard to case (RFC 9110). Connexion's 415 check agrees, but it
+    picks the body's schema and validator by exact name, so `Application/JSON` would be read
+    against no schema at all.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            for at, (name, value) in enumerate(headers):
+                if name == b"content-type":
+                    media_type, semicolon, rest = value.partition(b";")
+                    if media_type != media_type.lower():
+                        changed = (name, media_type.lower() + semicolon + rest)
+                        scope = {**scope, "headers": [*headers[:at], changed, *headers[at + 1 :]]}
+                    break
+        await self.app(scope, receive, send)
 
 
 PACKAGES_VALIDATORS = {
