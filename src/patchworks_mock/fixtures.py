@@ -181,7 +181,9 @@ def _references_hold(doc: dict) -> bool:
         and _all_different((v["flow_id"], v["iteration"]) for v in versions)
         and {p.get("created_by_id") for p in packages} <= users
         and {m["flow_version_id"] for ms in memberships for m in ms} <= ids["flow_versions"]
-        and all(_all_different(flow_of[m["flow_version_id"]] for m in ms) for ms in memberships)
+        and _all_different(
+            (at, flow_of[m["flow_version_id"]]) for at, ms in enumerate(memberships) for m in ms
+        )
         and {d["package_id"] for d in deployments} <= ids["packages"]
         and {d["virtual_environment_id"] for d in deployments} <= ids["virtual_environments"]
         and {d.get("user_id") for d in deployments} <= users
