@@ -13,6 +13,7 @@ import pytest
 
 from patchworks_mock import fixture_commands, fixtures, paths
 from patchworks_mock.fixtures import generate
+from tests.support import one_error_line
 
 SMALL = ["--seed", "42", "--users", "3", "--flows", "5", "--packages", "12"]
 
@@ -28,13 +29,6 @@ def run(*argv: str) -> int:
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-def one_error_line(stderr: str) -> str:
-    lines = stderr.splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("patchworks-mock: error: ")
-    return lines[0]
 
 
 # -- validate ---------------------------------------------------------------------------------

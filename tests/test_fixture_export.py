@@ -16,6 +16,7 @@ import uvicorn
 from patchworks_mock import create_app, export, fixture_commands, fixtures, paths, query
 from patchworks_mock.fixtures import generate
 from patchworks_mock.mock import DEVELOPMENT_KEY
+from tests.support import one_error_line
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
 # Everything a package renders from records the export sees (not `deployedVersion`: the last
@@ -70,13 +71,6 @@ def rendered(client, path: str = "/api/v1/packages") -> list[dict]:
         last_page = answer["meta"]["last_page"]
         page += 1
     return packages
-
-
-def one_error_line(stderr: str) -> str:
-    lines = stderr.splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("patchworks-mock: error: ")
-    return lines[0]
 
 
 def test_the_export_asks_only_for_includes_the_api_allows():

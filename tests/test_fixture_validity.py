@@ -10,7 +10,7 @@ from patchworks_mock import create_app, fixtures, query, render, strategies
 from patchworks_mock.fixtures import generate
 from patchworks_mock.mock import DEVELOPMENT_KEY
 from patchworks_mock.store import DEPLOYED, Store
-from tests.hypothesis_settings import deterministic
+from tests.support import deterministic
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
 EVERY_INCLUDE = ",".join(query.ALLOWED_INCLUDES)

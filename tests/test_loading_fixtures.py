@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from patchworks_mock import fixtures, paths, strategies
 from patchworks_mock.mock import Mock
 from patchworks_mock.store import DEPLOYED
-from tests.hypothesis_settings import deterministic
+from tests.support import deterministic
 
 PROPERTY = deterministic(50)
 KEYS = frozenset({"key"})

@@ -19,27 +19,21 @@ _SCOPE_KEY = "patchworks_mock"
 
 @dataclass
 class Mock:
-    initial: dict | fixtures.FixtureFile  # the start state: a document, or a file read once
+    initial: dict | fixtures.Document | fixtures.FixtureFile  # the start state
     api_keys: frozenset[str]
-    source: str = "<document>"  # where a document `initial` came from, for error messages
+    source: str = "<document>"  # where a dict `initial` came from, for error messages
     store: Store = None  # type: ignore[assignment]  # loaded from `initial` unless given
     tokens: dict[str, tuple[int, float]] = field(default_factory=dict)
     journal: RequestJournal = field(default_factory=RequestJournal)
     planned_faults: list = field(default_factory=list)  # of faults.PlannedFault
 
     def __post_init__(self) -> None:
+        if isinstance(self.initial, dict):
+            self.initial = fixtures.Document(self.initial, self.source)
         if self.store is None:
-            self.store = self.start_store()
-        elif isinstance(self.initial, fixtures.FixtureFile):
-            self.initial.check()  # a reset must be able to go back: refuse a bad start now
+            self.store = self.initial.store()
         else:
-            fixtures.check(self.initial, self.source)
-
-    def start_store(self) -> Store:
-        """A new store in the start state; a bad start document raises `FixtureError`."""
-        if isinstance(self.initial, fixtures.FixtureFile):
-            return self.initial.store()
-        return fixtures.load(self.initial, self.source)
+            self.initial.check()  # a reset must be able to go back: refuse a bad start now
 
     def sandbox(self) -> Mock:
         """A fresh copy of the start state with the same keys, tokens and journal size."""
@@ -52,7 +46,7 @@ class Mock:
         )
 
     def reset(self) -> None:
-        self.store = self.start_store()
+        self.store = self.initial.store()
 
     def replace(self, document: dict, source: str = "request body") -> None:
         """Load a new state; a bad document raises `FixtureError` and changes nothing."""

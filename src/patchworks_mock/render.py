@@ -157,7 +157,7 @@ def compare_row(store: Store, row: CompareRow) -> dict:
     }
 
 
-def _page_urls(url: URL, params: QueryParams) -> t.Callable[[int], str]:
+def _page_urls(path: str, params: QueryParams) -> t.Callable[[int], str]:
     """Laravel's `url($page)`: the request's URL with `page` replaced in its query, absolute."""
     # PHP keeps a repeated key at its first place, with its last value; so does a dict.
     query = dict(params.multi_items())
@@ -165,7 +165,7 @@ def _page_urls(url: URL, params: QueryParams) -> t.Callable[[int], str]:
     at = keys.index("page") if "page" in keys else len(keys)
     before = urlencode({k: query[k] for k in keys[:at]})
     after = urlencode({k: query[k] for k in keys[at + 1 :]})
-    prefix = f"{url.replace(query='')}?{before}{'&' if before else ''}page="
+    prefix = f"{path}?{before}{'&' if before else ''}page="
     suffix = f"&{after}" if after else ""
     return lambda page: f"{prefix}{page}{suffix}"
 
@@ -189,7 +189,8 @@ def paginated(
     """LengthAwarePaginator's JSON: `data`, `links` and `meta` with absolute URLs.
 
     `url` is the request's, `params` its query string parsed."""
-    page_url = _page_urls(url, params)
+    path = str(url.replace(query=""))
+    page_url = _page_urls(path, params)
     last_page = max(math.ceil(total / per_page), 1)
     first_item = (page - 1) * per_page + 1 if data else None
     prev_url = page_url(page - 1) if page > 1 else None
@@ -220,7 +221,7 @@ def paginated(
             "from": first_item,
             "last_page": last_page,
             "links": links,
-            "path": str(url.replace(query="")),
+            "path": path,
             "per_page": per_page,
             "to": first_item + len(data) - 1 if first_item else None,
             "total": total,
