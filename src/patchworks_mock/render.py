@@ -135,12 +135,15 @@ def package(store: Store, record: Package, includes: dict = NO_INCLUDES) -> dict
         body["virtual_environments"] = [
             virtual_environment(store, ve) for ve in store.environments_of(record)
         ]
-    deployments = store.deployments_of(record)
     if "deployments" in includes:
-        body["deployments"] = [deployment(store, d, includes["deployments"]) for d in deployments]
+        body["deployments"] = [
+            deployment(store, d, includes["deployments"]) for d in store.deployments_of(record)
+        ]
     if "flowVersionDeployments" in includes:
         body["flow_version_deployments"] = [
-            flow_version_deployment(fvd) for d in deployments for fvd in store.fvds_of_deployment(d)
+            flow_version_deployment(fvd)
+            for d in store.deployments_of(record)
+            for fvd in store.fvds_of_deployment(d)
         ]
     # `package` is accepted because the vendor lists it, but a package has no parent package.
     return body
