@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from patchworks_mock import (
     admin,
+    auth,
     dispatch,
     durable,
     errors,
@@ -26,6 +27,7 @@ from patchworks_mock import (
     handlers,
     journal,
     paths,
+    pipeline,
     routes,
     validation,
 )
@@ -146,19 +148,20 @@ def create_app(
         import_name=__name__,
         specification_dir=str(paths.SPEC_DIR),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        middlewares=pipeline.middlewares(validate_responses),
     )
-    app.add_api(
-        paths.PACKAGES_SPEC.name,
-        resolver=_resolver(handlers),
-        validator_map=validation.PACKAGES_VALIDATORS,
-        validate_responses=validate_responses,
-    )
-    app.add_api(
-        paths.ADMIN_SPEC.name,
-        resolver=_resolver(admin),
-        validator_map=validation.ADMIN_VALIDATORS,
-        validate_responses=validate_responses,
-    )
+    for spec, module, validator_map in (
+        (paths.PACKAGES_SPEC, handlers, validation.PACKAGES_VALIDATORS),
+        (paths.ADMIN_SPEC, admin, validation.ADMIN_VALIDATORS),
+    ):
+        app.add_api(
+            spec.name,
+            resolver=_resolver(module),
+            validator_map=validator_map,
+            uri_parser_class=validation.URIParser,
+            security_map=auth.SECURITY_MAP,
+            validate_responses=validate_responses,
+        )
     # Outermost first: CORS answers preflights before anything else looks at the request.
     app.add_middleware(
         CORSMiddleware,

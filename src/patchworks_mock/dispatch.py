@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import msgspec
 from connexion.context import context, operation
 from connexion.middleware.abstract import ROUTING_CONTEXT
-from connexion.uri_parsing import AbstractURIParser
 from starlette.datastructures import URL, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
@@ -52,15 +51,13 @@ class _Plan:
     """What one operation's handler needs, read from the spec once."""
 
     handler: Handler
-    parser: AbstractURIParser  # Connexion's, so parameters are typed as its validator saw them
     defaults: dict[str, t.Any]  # every query parameter of the spec, with its default
     has_body: bool
 
-    def params(self, scope: Scope, query: QueryParams) -> dict[str, t.Any]:
+    def params(self, given: validation.Params) -> dict[str, t.Any]:
         """Path and query parameters of the spec, typed, defaults filled in."""
-        given = self.parser.resolve_query({name: query.getlist(name) for name in query})
-        params = {name: given.get(name, default) for name, default in self.defaults.items()}
-        params.update(self.parser.resolve_path(scope.get("path_params", {})))
+        params = {name: given.query.get(name, default) for name, default in self.defaults.items()}
+        params.update(given.path)
         return params
 
 
@@ -68,7 +65,6 @@ def _plan() -> _Plan:
     """The plan of the operation being served (Connexion's `operation` context)."""
     return _Plan(
         handler=operation.function,
-        parser=operation.uri_parser_class(operation.parameters, operation.body_definition()),
         defaults={
             p["name"]: p.get("schema", {}).get("default")
             for p in operation.parameters
@@ -132,11 +128,11 @@ class Dispatch:
         plan = self.plans.get(key)
         if plan is None:
             plan = self.plans[key] = _plan()
-        query = QueryParams(scope["query_string"])
+        given = validation.params_of(scope)
         call = Call(
             scope=scope,
-            params=plan.params(scope, query),
-            query=query,
+            params=plan.params(given),
+            query=given.raw_query,
             body=validation.body_of(scope) if plan.has_body else None,
             user_id=context.get("user"),
         )
