@@ -19,7 +19,7 @@ async def _page_of_packages(call: Call, deployed_only: bool) -> dict:
         per_page=per_page,
     )
     data = [render.package(store, p, asked.includes) for p in packages]
-    return render.paginated(data, total, page, per_page, call.url, call.query)
+    return render.paginated(data, total, page, per_page, call.url)
 
 
 async def list_deployed_packages(call: Call) -> dict:

@@ -7,7 +7,7 @@ and renders only what it asks for.
 from __future__ import annotations
 
 import math
-import typing as t
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from starlette.datastructures import URL, QueryParams
@@ -160,17 +160,20 @@ def compare_row(store: Store, row: CompareRow) -> dict:
     }
 
 
-def _page_urls(path: str, params: QueryParams) -> t.Callable[[int], str]:
-    """Laravel's `url($page)`: the request's URL with `page` replaced in its query, absolute."""
+@lru_cache(maxsize=128)
+def _page_links(url: str) -> tuple[str, str, str]:
+    """Laravel's `url($page)` for the request's URL, as (path, prefix, suffix) around the page.
+
+    A client pages through the same few URLs; each is worked out once.
+    """
+    path, _, query_string = url.partition("?")
     # PHP keeps a repeated key at its first place, with its last value; so does a dict.
-    query = dict(params.multi_items())
+    query = dict(QueryParams(query_string).multi_items())
     keys = list(query)
     at = keys.index("page") if "page" in keys else len(keys)
     before = urlencode({k: query[k] for k in keys[:at]})
     after = urlencode({k: query[k] for k in keys[at + 1 :]})
-    prefix = f"{path}?{before}{'&' if before else ''}page="
-    suffix = f"&{after}" if after else ""
-    return lambda page: f"{prefix}{page}{suffix}"
+    return path, f"{path}?{before}{'&' if before else ''}page=", f"&{after}" if after else ""
 
 
 def _window(current: int, last: int) -> list[int | None]:
@@ -186,14 +189,14 @@ def _window(current: int, last: int) -> list[int | None]:
     return [*start, None, *range(current - ON_EACH_SIDE, current + ON_EACH_SIDE + 1), None, *finish]
 
 
-def paginated(
-    data: list[dict], total: int, page: int, per_page: int, url: URL, params: QueryParams
-) -> dict:
-    """LengthAwarePaginator's JSON: `data`, `links` and `meta` with absolute URLs.
+def paginated(data: list[dict], total: int, page: int, per_page: int, url: URL) -> dict:
+    """LengthAwarePaginator's JSON for the request's `url`: `data`, `links` and `meta` with
+    absolute URLs."""
+    path, prefix, suffix = _page_links(str(url))
 
-    `url` is the request's, `params` its query string parsed."""
-    path = str(url.replace(query=""))
-    page_url = _page_urls(path, params)
+    def page_url(number: int) -> str:
+        return f"{prefix}{number}{suffix}"
+
     last_page = max(math.ceil(total / per_page), 1)
     first_item = (page - 1) * per_page + 1 if data else None
     prev_url = page_url(page - 1) if page > 1 else None
