@@ -14,10 +14,10 @@ import json
 import threading
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
-from functools import cache
+from functools import cache, partial
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,10 +35,12 @@ from patchworks_mock.store import (
     Flow,
     FlowVersion,
     FlowVersionDeployment,
+    Integer,
     Package,
     Store,
     User,
     VirtualEnvironment,
+    as_record,
 )
 
 __all__ = [
@@ -182,9 +184,7 @@ def _references_hold(doc: dict) -> bool:
         and _all_different((v["flow_id"], v["iteration"]) for v in versions)
         and {p.get("created_by_id") for p in packages} <= users
         and {m["flow_version_id"] for ms in memberships for m in ms} <= ids["flow_versions"]
-        and _all_different(
-            (at, flow_of[m["flow_version_id"]]) for at, ms in enumerate(memberships) for m in ms
-        )
+        and all(len({flow_of[m["flow_version_id"]] for m in ms}) == len(ms) for ms in memberships)
         and {d["package_id"] for d in deployments} <= ids["packages"]
         and {d["virtual_environment_id"] for d in deployments} <= ids["virtual_environments"]
         and {d.get("user_id") for d in deployments} <= users
@@ -319,120 +319,74 @@ def collector_paused(*, keep: bool = False) -> Iterator[None]:
             gc.enable()
 
 
-class _Copies(dict):
-    """One copy of each distinct string (None stays None), made when it is first asked for.
+class _Member(msgspec.Struct):
+    """One of a package's flow versions, as the document lists them."""
 
-    A store that kept the parsed document's own strings and numbers would keep nearly all of
-    the document's memory in use after the document is dropped: CPython gives a block of small
-    objects back only when nothing in it is alive, and the document's objects are spread over
-    all of its blocks. One copy per value also shares the many equal timestamps.
-    """
-
-    def __init__(self) -> None:
-        super().__init__({None: None})
-
-    def __missing__(self, text: str) -> str:
-        copy = self[text] = "".join((text, ""))  # a new object, unlike str(text) or text[:]
-        return copy
+    flow_version_id: Integer
+    priority: Integer = DEFAULT_PRIORITY
 
 
-def _number(value: int | None) -> int | None:
-    """A copy of a nullable id, as `+ 0` makes of any number (see `_Copies`)."""
-    return None if value is None else value + 0
+class _Listed(msgspec.Struct):
+    """What a package lists in the document but stores in another form (`Package.members`)."""
+
+    flow_versions: list[_Member] = []
+
+
+class _Records(msgspec.Struct):
+    """A checked document's records (the schema has checked their shape)."""
+
+    users: list[User]
+    flows: list[Flow]
+    flow_versions: list[FlowVersion]
+    virtual_environments: list[VirtualEnvironment]
+    packages: list[Package]
+    deployments: list[Deployment] = []
+    flow_version_deployments: list[FlowVersionDeployment] = []
+
+
+class _Memberships(msgspec.Struct):
+    """A document's packages, read for their flow versions only."""
+
+    packages: list[_Listed]
+
+
+_MEMBER = attrgetter("flow_version_id", "priority")
 
 
 def _build(document: dict) -> Store:
-    """The store of a checked document, sharing no object with it.
+    """The store of a checked document, made from it written as JSON (see `_decoded`)."""
+    try:
+        raw = msgspec.json.encode(document)
+    except UnicodeEncodeError:  # a lone surrogate: made from the document, sharing its strings
+        return _loaded(partial(msgspec.convert, document))
+    return _loaded(partial(msgspec.json.decode, raw))
 
-    `text[...]`, `+ 0` and `_number` make the copies; see `_Copies` for why. (`+ 0` gives a new
-    int, or float, of the same value: an id of 1.0 stays a float, as the document has it.)
+
+def _decoded(raw: bytes, source: str) -> Store:
+    """The store of the checked document in `raw`, which msgspec decodes a second time.
+
+    msgspec makes the records in C, in about half the time of making them from the parsed
+    document in Python, and makes them new: a store that kept the parsed document's strings
+    and numbers would keep nearly all of its memory in use after it is dropped (CPython gives a
+    block of small objects back only when nothing in it is alive, and the document's objects
+    are spread over all of its blocks). Numbers stay as written: an id of 1.0 stays a float.
     """
-    text = _Copies()
-    return Store.loaded(
-        {
-            "users": [
-                User(
-                    id=r["id"] + 0,
-                    name=text[r["name"]],
-                    email=text[r["email"]],
-                    password=text[r["password"]],
-                    created_at=text[r["created_at"]],
-                    updated_at=text[r["updated_at"]],
-                )
-                for r in document["users"]
-            ],
-            "flows": [
-                Flow(
-                    id=r["id"] + 0,
-                    name=text[r["name"]],
-                    created_at=text[r["created_at"]],
-                    updated_at=text[r["updated_at"]],
-                )
-                for r in document["flows"]
-            ],
-            "flow_versions": [
-                FlowVersion(
-                    id=r["id"] + 0,
-                    flow_id=r["flow_id"] + 0,
-                    iteration=r["iteration"] + 0,
-                    created_at=text[r["created_at"]],
-                    updated_at=text[r["updated_at"]],
-                )
-                for r in document["flow_versions"]
-            ],
-            "virtual_environments": [
-                VirtualEnvironment(
-                    id=r["id"] + 0,
-                    name=text[r["name"]],
-                    type=text[r["type"]],
-                    created_at=text[r["created_at"]],
-                    updated_at=text[r["updated_at"]],
-                )
-                for r in document["virtual_environments"]
-            ],
-            "packages": [
-                Package(
-                    id=r["id"] + 0,
-                    name=text[r["name"]],
-                    notes=text[r.get("notes")],
-                    created_by_id=_number(r.get("created_by_id")),
-                    created_at=text[r["created_at"]],
-                    updated_at=text[r["updated_at"]],
-                    first_deployed_at=text[r.get("first_deployed_at")],
-                    members={
-                        m["flow_version_id"] + 0: m.get("priority", DEFAULT_PRIORITY) + 0
-                        for m in r.get("flow_versions", ())
-                    },
-                )
-                for r in document["packages"]
-            ],
-            "deployments": [
-                Deployment(
-                    id=r["id"] + 0,
-                    package_id=r["package_id"] + 0,
-                    virtual_environment_id=r["virtual_environment_id"] + 0,
-                    user_id=_number(r.get("user_id")),
-                    notes=text[r.get("notes")],
-                    created_at=text[r["created_at"]],
-                    updated_at=text[r["updated_at"]],
-                )
-                for r in document.get("deployments", ())
-            ],
-            "flow_version_deployments": [
-                FlowVersionDeployment(
-                    id=r["id"] + 0,
-                    flow_version_id=r["flow_version_id"] + 0,
-                    virtual_environment_id=r["virtual_environment_id"] + 0,
-                    deployment_id=_number(r.get("deployment_id")),
-                    status=text[r["status"]],
-                    deployed_by=_number(r.get("deployed_by")),
-                    created_at=text[r["created_at"]],
-                    updated_at=text[r["updated_at"]],
-                )
-                for r in document.get("flow_version_deployments", ())
-            ],
-        }
-    )
+    try:
+        return _loaded(partial(msgspec.json.decode, raw))
+    except msgspec.DecodeError:  # a lone surrogate, or a key given twice, first with a bad value
+        return _build(_parse(raw, source))
+
+
+def _loaded(read: Callable[..., Any]) -> Store:
+    """The store of the document that `read(type=...)` gives as records of that type.
+
+    Packages are read twice, the second time only for their flow versions, so that nothing
+    made for them alone is left between the records: 15% less memory at 100,000 packages.
+    """
+    records = read(type=_Records)
+    for package, listed in zip(records.packages, read(type=_Memberships).packages, strict=True):
+        package.members = dict(map(_MEMBER, listed.flow_versions))
+    return Store.loaded(msgspec.structs.asdict(records))
 
 
 class Document:
@@ -483,43 +437,26 @@ class FixtureFile:
     def check(self) -> None:
         """Raise `FixtureError` if the file does not hold a valid document."""
         with collector_paused():
-            self._checked_document()
+            self._check(self._bytes())
 
-    def _checked_document(self) -> dict:
-        document = _parse(self._bytes(), self.source)
+    def _check(self, raw: bytes) -> None:
+        # Once: the bytes cannot change. The parsed document is dropped before the store is
+        # made, which then takes the memory the document had.
         if not self._checked:
-            check(document, self.source)
+            check(_parse(raw, self.source), self.source)
             self._checked = True
-        return document
 
     def store(self) -> Store:
         """A new store in the file's state; a bad file raises `FixtureError` (every time)."""
         with collector_paused():
-            document = self._checked_document()
-            store = _build(document)
-            del document  # now, or the collector's next pass would walk it once more
-        return store
+            raw = self._bytes()
+            self._check(raw)
+            return _decoded(raw, self.source)
 
 
 def dump(store: Store) -> dict:
     """The store as a fixture document; loading it gives back an equal store."""
-    packages = []
-    for package in store.packages.values():
-        record = asdict(package)
-        members = record.pop("members")
-        record["flow_versions"] = [
-            {"flow_version_id": fv, "priority": priority} for fv, priority in members.items()
-        ]
-        packages.append(record)
-    return {
-        "users": [asdict(r) for r in store.users.values()],
-        "flows": [asdict(r) for r in store.flows.values()],
-        "flow_versions": [asdict(r) for r in store.flow_versions.values()],
-        "virtual_environments": [asdict(r) for r in store.virtual_environments.values()],
-        "packages": packages,
-        "deployments": [asdict(r) for r in store.deployments.values()],
-        "flow_version_deployments": [asdict(r) for r in store.flow_version_deployments.values()],
-    }
+    return {name: [as_record(r) for r in getattr(store, name).values()] for name in COLLECTIONS}
 
 
 _RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False)  # one instance: ~1.5x faster per record

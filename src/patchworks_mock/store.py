@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
+from typing import Literal, get_args
+
+import msgspec
 
 from patchworks_mock import errors
 
@@ -26,13 +29,16 @@ COLLECTIONS = (
     "flow_version_deployments",
 )
 DEFAULT_PRIORITY = 50
-DEPLOYED = "deployed"
-INACTIVE = "inactive"
+# A flow version deployment's status; msgspec decodes each as one of these two objects.
+Status = Literal["deployed", "inactive"]
+DEPLOYED, INACTIVE = get_args(Status)
 DRAFT = "draft"
 # kept in id order, the order the API creates them in (the others in the fixtures' order)
 _ID_ORDER = frozenset({"packages", "deployments", "flow_version_deployments"})
 _ID = attrgetter("id")
 
+# JSON Schema's integers include 1.0: a number stays as the fixture document wrote it.
+Integer = int | float
 _KEY = re.compile(r"[0-9]{1,18}")
 
 
@@ -41,9 +47,17 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(slots=True)
-class User:
-    id: int
+class _Record(msgspec.Struct, gc=False):
+    """A row, named as the fixture document names it, so that msgspec decodes files into rows.
+
+    Rows hold only strings, numbers and dicts of numbers, never each other, so the cycle
+    collector need not track them: less memory, and nothing for its passes to walk. Each class
+    is keyword-only, so that the fields a document may leave out have defaults in place.
+    """
+
+
+class User(_Record, kw_only=True):
+    id: Integer
     name: str
     email: str
     password: str
@@ -51,68 +65,62 @@ class User:
     updated_at: str
 
 
-@dataclass(slots=True)
-class Flow:
-    id: int
+class Flow(_Record, kw_only=True):
+    id: Integer
     name: str
     created_at: str
     updated_at: str
 
 
-@dataclass(slots=True)
-class FlowVersion:
-    id: int
-    flow_id: int
-    iteration: int
+class FlowVersion(_Record, kw_only=True):
+    id: Integer
+    flow_id: Integer
+    iteration: Integer
     created_at: str
     updated_at: str
 
 
-@dataclass(slots=True)
-class VirtualEnvironment:
-    id: int
+class VirtualEnvironment(_Record, kw_only=True):
+    id: Integer
     name: str
     type: str
     created_at: str
     updated_at: str
 
 
-@dataclass(slots=True)
-class Package:
-    id: int
+class Package(_Record, kw_only=True):
+    id: Integer
     name: str
-    notes: str | None
-    created_by_id: int | None
+    notes: str | None = None
+    created_by_id: Integer | None = None
     created_at: str
     updated_at: str
     first_deployed_at: str | None = None
     # flow version id -> priority, in the order the versions were added
-    members: dict[int, int] = field(default_factory=dict)
+    members: dict[Integer, Integer] = msgspec.field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class Deployment:
+class Deployment(_Record, kw_only=True):
     """A package deployed to a virtual environment: who, when, with which notes."""
 
-    id: int
-    package_id: int
-    virtual_environment_id: int
-    user_id: int | None
-    notes: str | None
+    id: Integer
+    package_id: Integer
+    virtual_environment_id: Integer
+    user_id: Integer | None = None
+    notes: str | None = None
     created_at: str
     updated_at: str
 
 
-@dataclass(slots=True)
-class FlowVersionDeployment:
+class FlowVersionDeployment(_Record, kw_only=True):
     """A flow version put into a virtual environment; `deployed` until a newer one replaces it."""
 
-    id: int
-    flow_version_id: int
-    virtual_environment_id: int
-    deployment_id: int | None
-    status: str
-    deployed_by: int | None
+    id: Integer
+    flow_version_id: Integer
+    virtual_environment_id: Integer
+    deployment_id: Integer | None = None
+    status: Status
+    deployed_by: Integer | None = None
     created_at: str
     updated_at: str
 
@@ -132,7 +140,7 @@ class CompareRow:
 
 def as_record(record) -> dict:
     """A record in the fixture document's form (a package lists its flow versions)."""
-    fields = asdict(record)
+    fields = msgspec.structs.asdict(record)
     if isinstance(record, Package):
         members = fields.pop("members")
         fields["flow_versions"] = [
@@ -411,7 +419,14 @@ class Store:
 
     def create_package(self, name: str, notes: str | None, user_id: int | None) -> Package:
         stamp = now()
-        package = Package(self.new_id("packages"), name, notes, user_id, stamp, stamp)
+        package = Package(
+            id=self.new_id("packages"),
+            name=name,
+            notes=notes,
+            created_by_id=user_id,
+            created_at=stamp,
+            updated_at=stamp,
+        )
         self.add_package(package)
         return package
 
@@ -482,7 +497,13 @@ class Store:
             raise errors.Invalid.field("package", errors.EMPTY_PACKAGE)
         stamp = now()
         deployment = Deployment(
-            self.new_id("deployments"), package.id, environment.id, user_id, notes, stamp, stamp
+            id=self.new_id("deployments"),
+            package_id=package.id,
+            virtual_environment_id=environment.id,
+            user_id=user_id,
+            notes=notes,
+            created_at=stamp,
+            updated_at=stamp,
         )
         self.add_deployment(deployment)
         for version_id in package.members:
@@ -496,14 +517,14 @@ class Store:
                 self._touch("flow_version_deployments", replaced)
             self.add_flow_version_deployment(
                 FlowVersionDeployment(
-                    self.new_id("flow_version_deployments"),
-                    version_id,
-                    environment.id,
-                    deployment.id,
-                    DEPLOYED,
-                    user_id,
-                    stamp,
-                    stamp,
+                    id=self.new_id("flow_version_deployments"),
+                    flow_version_id=version_id,
+                    virtual_environment_id=environment.id,
+                    deployment_id=deployment.id,
+                    status=DEPLOYED,
+                    deployed_by=user_id,
+                    created_at=stamp,
+                    updated_at=stamp,
                 )
             )
         package.first_deployed_at = package.first_deployed_at or stamp
