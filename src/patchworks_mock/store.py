@@ -152,7 +152,8 @@ def as_record(record) -> dict:
 class SortedIndex:
     """Package ids kept in one order, so that a page is a slice, not a sort.
 
-    It sorts on first use, not when the store is loaded: most resets and sandboxes are never
+    It holds every package (or those with ids `among`), or only those `where` accepts. It
+    sorts on first use, not when the store is loaded: most resets and sandboxes are never
     listed in most of the orders, and sorting 100,000 names takes a noticeable time.
     """
 
@@ -161,13 +162,14 @@ class SortedIndex:
         key: Callable[[Package], tuple],
         packages: dict[int, Package],
         among: Iterable[int] | None = None,
+        where: Callable[[Package], bool] | None = None,
     ) -> None:
         self._key = key
-        # What it holds (the packages with ids `among`, or all), read when it is first used.
+        # What it holds, read when it is first used.
         self._packages = packages
         self._among = among
+        self._where = where
         self._sorted: list[tuple] | None = None
-        self.version = 0  # changes with every change, for caches of what the index holds
 
     def entries(self) -> list[tuple]:
         if self._sorted is None:
@@ -176,16 +178,16 @@ class SortedIndex:
                 if self._among is None
                 else map(self._packages.__getitem__, self._among)
             )
+            if self._where is not None:
+                held = filter(self._where, held)
             self._sorted = sorted(map(self._key, held))
         return self._sorted
 
     def add(self, package: Package) -> None:
-        self.version += 1
-        if self._sorted is not None:
+        if self._sorted is not None and (self._where is None or self._where(package)):
             insort(self._sorted, self._key(package))
 
     def discard(self, package: Package) -> None:
-        self.version += 1
         if self._sorted is None:
             return
         entry = self._key(package)
@@ -216,6 +218,16 @@ def _by_name(package: Package) -> tuple:
 
 
 _ORDERS = {"id": _by_id, "name": _by_name}
+_KEPT_FILTERS = 8  # name filters whose matches are kept up to date; each holds up to every id
+
+
+def _name_contains(needles: tuple[str, ...]) -> Callable[[Package], bool]:
+    """spatie's partial filter: the name contains any of the (casefolded) needles, ignoring
+    case as MySQL's default collation does."""
+    if len(needles) == 1:  # the usual case, and several times as fast without `any`
+        (needle,) = needles
+        return lambda package: needle in package.name.casefold()
+    return lambda package: any(n in package.name.casefold() for n in needles)
 
 
 class Store:
@@ -232,14 +244,17 @@ class Store:
         self._next_id: dict[str, int] = {}
         self._deployments_of_package: dict[int, list[int]] = {}
         # The indexes read these two dicts when they first sort: change them in place only.
-        self._all = {key: SortedIndex(by, self.packages) for key, by in _ORDERS.items()}
-        self._deployed = {
+        # Each order has an index of all packages and one of the deployed ones; name filters
+        # in use have theirs too, under (order, needles), kept up to date with the others.
+        self._all: dict[str | tuple, SortedIndex] = {
+            key: SortedIndex(by, self.packages) for key, by in _ORDERS.items()
+        }
+        self._deployed: dict[str | tuple, SortedIndex] = {
             key: SortedIndex(by, self.packages, among=self._deployments_of_package)
             for key, by in _ORDERS.items()
         }
         self._fvds_of_version: dict[int, list[int]] = {}
         self._live_count: dict[int, int] = {}  # flow version id -> its `deployed` fvds
-        self._filtered: dict[tuple, tuple[int, list[int]]] = {}  # filter -> (version, ids)
         self._fvds_of_deployment: dict[int, list[int]] = {}
         self._live_fvd: dict[tuple[int, int], int] = {}  # (ve id, flow id) -> deployed fvd id
         self._last_fvd_in_environment: dict[int, int] = {}
@@ -381,41 +396,30 @@ class Store:
         per_page: int,
     ) -> tuple[list[Package], int]:
         """One page of packages and the total that match."""
-        index = (self._deployed if deployed_only else self._all)[sort]
-        offset = (page - 1) * per_page
-        if not names:
-            ids = index.page(offset, per_page, descending)
-            return [self.packages[i] for i in ids], len(index)
-        matching = self._matching(deployed_only, sort, descending, names)
-        return [self.packages[i] for i in matching[offset : offset + per_page]], len(matching)
+        if names:
+            index = self._filtered(deployed_only, sort, names)
+        else:
+            index = (self._deployed if deployed_only else self._all)[sort]
+        ids = index.page((page - 1) * per_page, per_page, descending)
+        return [self.packages[i] for i in ids], len(index)
 
-    def _matching(
-        self, deployed_only: bool, sort: str, descending: bool, names: list[str]
-    ) -> list[int]:
-        """Ids whose name matches, in order; kept until the package indexes change."""
-        by_name = (self._deployed if deployed_only else self._all)["name"]
-        key = (deployed_only, sort, descending, tuple(names))
-        cached = self._filtered.get(key)
-        if cached is not None and cached[0] == by_name.version:
-            return cached[1]
-        needles = [n.casefold() for n in names]
-        # spatie's partial filter: case-insensitive substring of any value. The name index
-        # holds each casefolded name already, so nothing is casefolded per package.
-        entries = by_name.entries()  # (casefolded name, id)
-        if len(needles) == 1:  # the usual case, and ten times as fast without `any`
-            needle = needles[0]
-            matching = [i for name, i in entries if needle in name]
-        else:
-            matching = [i for name, i in entries if any(n in name for n in needles)]
-        if sort == "name":
-            if descending:
-                matching.reverse()
-        else:
-            matching.sort(reverse=descending)
-        if len(self._filtered) >= 16:  # a few recent filters; each holds up to every id
-            self._filtered.clear()
-        self._filtered[key] = (by_name.version, matching)
-        return matching
+    def _filtered(self, deployed_only: bool, sort: str, names: list[str]) -> SortedIndex:
+        """The index of the packages whose name matches, made on first use of the filter and
+        then kept up to date like the others: a write costs an insertion, not a rescan of every
+        name."""
+        indexes = self._deployed if deployed_only else self._all
+        key = (sort, tuple(n.casefold() for n in names))
+        if key not in indexes:
+            if len(indexes) >= len(_ORDERS) + _KEPT_FILTERS:  # forget the filters kept
+                for kept in [k for k in indexes if k not in _ORDERS]:
+                    del indexes[kept]
+            indexes[key] = SortedIndex(
+                _ORDERS[sort],
+                self.packages,
+                among=self._deployments_of_package if deployed_only else None,
+                where=_name_contains(key[1]),
+            )
+        return indexes[key]
 
     def create_package(self, name: str, notes: str | None, user_id: int | None) -> Package:
         stamp = now()
