@@ -62,6 +62,19 @@ def _expected(store: Store, deployed_only: bool, names, sort: str, descending: b
     return [p.id for p in sorted(chosen, key=order, reverse=descending)]
 
 
+def _listed(store: Store, deployed_only: bool, names, sort: str, descending: bool) -> tuple:
+    """The ids the store lists (all on one page) and its total."""
+    page, total = store.list_packages(
+        deployed_only=deployed_only,
+        names=names,
+        sort=sort,
+        descending=descending,
+        page=1,
+        per_page=100,
+    )
+    return [p.id for p in page], total
+
+
 @deterministic(150)
 @given(st.lists(st.one_of(writes, lists), max_size=40))
 def test_every_list_matches_the_packages_after_any_writes(steps):
@@ -70,34 +83,19 @@ def test_every_list_matches_the_packages_after_any_writes(steps):
         if step[0] != "list":
             _write(store, step)
             continue
-        _, deployed_only, names, sort, descending = step
-        page, total = store.list_packages(
-            deployed_only=deployed_only,
-            names=names,
-            sort=sort,
-            descending=descending,
-            page=1,
-            per_page=100,
-        )
-        expected = _expected(store, deployed_only, names, sort, descending)
-        assert [p.id for p in page] == expected
-        assert total == len(expected)
+        expected = _expected(store, *step[1:])
+        assert _listed(store, *step[1:]) == (expected, len(expected))
 
 
 def _check_every_list(store: Store, filters: list) -> None:
     for deployed_only in (False, True):
         for names in filters:
             for sort in ("id", "name"):
-                page, total = store.list_packages(
-                    deployed_only=deployed_only,
-                    names=names,
-                    sort=sort,
-                    descending=False,
-                    page=1,
-                    per_page=100,
-                )
                 expected = _expected(store, deployed_only, names, sort, False)
-                assert ([p.id for p in page], total) == (expected, len(expected))
+                assert _listed(store, deployed_only, names, sort, False) == (
+                    expected,
+                    len(expected),
+                )
 
 
 def test_a_renamed_deployed_package_moves_in_every_list():
