@@ -108,6 +108,17 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+def _checked() -> bool:
+    """Whether Connexion's per-operation middleware (security, validation, context) took the
+    request as its route's. Starlette's router can route a path they then pass by: one ending
+    in a newline, which a regex `$` matches before. Such a request has passed no check;
+    Laravel's router, whose `$` does not match there, answers it 404."""
+    try:
+        return operation.operation_id is not None  # bound by Connexion's context middleware
+    except RuntimeError:
+        return False
+
+
 class Dispatch:
     """ASGI app behind Connexion's middleware; unrouted requests get the 404 of Laravel."""
 
@@ -122,7 +133,7 @@ class Dispatch:
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
         routed = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
-        if routed.get("operation_id") is None:
+        if routed.get("operation_id") is None or not _checked():
             raise HTTPException(status_code=404)
         key = (routed.get("api_base_path", ""), routed["operation_id"])
         plan = self.plans.get(key)
