@@ -1,8 +1,14 @@
 """Bad requests of every kind get Laravel-shaped 4xx answers and change nothing."""
 
+import asyncio
+
+import httpx
 import pytest
 
-from patchworks_mock import errors, fixtures, validation
+from patchworks_mock import create_app, errors, fixtures, validation
+from patchworks_mock.mock import DEVELOPMENT_KEY
+
+AUTH = {"Authorization": DEVELOPMENT_KEY}
 
 OPERATIONS = [
     ("GET", "/api/v1/flow-version-deployments/packages"),
@@ -196,6 +202,19 @@ def test_a_path_ending_in_a_newline_is_a_404_and_changes_nothing(client, store, 
     assert response.status_code == 404
     assert response.json() == {"message": errors.route_not_found(path.removesuffix("%0A"))}
     assert fixtures.dump(store()) == before
+
+
+def test_a_newline_path_is_a_404_after_other_requests_in_the_same_task():
+    # httpx's ASGITransport runs every request in the caller's task, where context variables
+    # set for one request are still set for the next.
+    async def both() -> list[int]:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+            first = await client.get("/api/v1/packages/1", headers=AUTH)
+            second = await client.delete("/api/v1/packages/1%0A")
+            return [first.status_code, second.status_code]
+
+    assert asyncio.run(both()) == [200, 404]
 
 
 def test_a_very_large_body_is_handled(client):

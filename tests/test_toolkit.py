@@ -123,6 +123,17 @@ def test_planned_faults_fail_the_next_matching_requests_only(app, store):
     assert client.post("/__mock__/faults", json={"status": 200}).status_code == 422
 
 
+def test_a_field_a_fault_does_not_have_is_refused_by_name(app):
+    client = client_for(app)
+    refused = client.post("/__mock__/faults", json={"status": 503, "extra": 1, "times": 0})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == {
+        "extra": ["The extra field is prohibited."],
+        "times": ["The times field must be at least 1."],
+    }
+    assert client.get("/api/v1/packages").status_code == 200  # nothing was planned
+
+
 def test_error_rate_and_latency_are_reproducible_with_a_seed():
     def statuses(seed):
         app = create_app(faults=FaultSettings(latency_ms=(1, 5), error_rate=0.3, seed=seed))

@@ -69,3 +69,10 @@ def test_the_quick_check_agrees_with_the_specs_validator(where):
         assert quick == exact, value
 
     agree()
+
+
+def test_a_schema_jsonschema_rs_cannot_compile_is_checked_by_jsonschema_alone():
+    checker = validation._validator({"type": "string", "pattern": "(?i)^k$"})  # Python's flag
+    assert checker.quick is None
+    assert next(checker.iter_errors("K"), None) is None
+    assert next(checker.iter_errors("x"), None).validator == "pattern"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import typing as t
 
 from connexion.exceptions import OAuthResponseProblem
 from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
+from connexion.utils import inspect_function_arguments
 
 from patchworks_mock import mock
 
@@ -24,16 +26,26 @@ def bearer_info(token: str, required_scopes=None, request=None) -> dict | None:
     return None if user_id is None else {"sub": user_id}
 
 
-class _KnownKeywords:
-    """Connexion's check around an info function, minus its per-request signature inspection.
+class _SignatureReadOnce:
+    """Connexion's check around an info function, with the function's signature read once.
 
-    Connexion looks at the function's signature on every request to see whether it takes
-    `required_scopes` and `request`; both functions above take both.
+    Connexion reads it on every request to see whether the function takes `required_scopes`
+    and `request`; here that is worked out when the operation is set up.
     """
 
     def _generic_check(self, func: t.Callable, exception_msg: str) -> t.Callable:
+        arguments, has_kwargs = inspect_function_arguments(func)
+        wanted = {
+            name
+            for name in (self.required_scopes_kw, self.request_kw)
+            if has_kwargs or name in arguments
+        }
+
         async def check(request, *args, required_scopes=None):
-            info = func(*args, required_scopes=required_scopes, request=request)
+            given = {self.required_scopes_kw: required_scopes, self.request_kw: request}
+            info = func(*args, **{name: given[name] for name in wanted})
+            while inspect.isawaitable(info):
+                info = await info
             if info is None:
                 raise OAuthResponseProblem(detail=exception_msg)
             return info
@@ -41,11 +53,11 @@ class _KnownKeywords:
         return check
 
 
-class ApiKeyHandler(_KnownKeywords, ApiKeySecurityHandler):
+class ApiKeyHandler(_SignatureReadOnce, ApiKeySecurityHandler):
     pass
 
 
-class BearerHandler(_KnownKeywords, BearerSecurityHandler):
+class BearerHandler(_SignatureReadOnce, BearerSecurityHandler):
     pass
 
 

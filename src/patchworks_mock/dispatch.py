@@ -56,7 +56,9 @@ class _Plan:
 
     def params(self, given: validation.Params) -> dict[str, t.Any]:
         """Path and query parameters of the spec, typed, defaults filled in."""
-        params = {name: given.query.get(name, default) for name, default in self.defaults.items()}
+        params = {
+            name: given.typed_query.get(name, default) for name, default in self.defaults.items()
+        }
         params.update(given.path)
         return params
 
@@ -108,17 +110,6 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def _checked() -> bool:
-    """Whether Connexion's per-operation middleware (security, validation, context) took the
-    request as its route's. Starlette's router can route a path they then pass by: one ending
-    in a newline, which a regex `$` matches before. Such a request has passed no check;
-    Laravel's router, whose `$` does not match there, answers it 404."""
-    try:
-        return operation.operation_id is not None  # bound by Connexion's context middleware
-    except RuntimeError:
-        return False
-
-
 class Dispatch:
     """ASGI app behind Connexion's middleware; unrouted requests get the 404 of Laravel."""
 
@@ -133,7 +124,11 @@ class Dispatch:
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
         routed = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
-        if routed.get("operation_id") is None or not _checked():
+        # Starlette's router can route a path that Connexion's security and validation then
+        # pass by, unchecked: one ending in a newline, which a regex `$` matches before. Only
+        # requests the parameter validator has seen go on; Laravel's router, whose `$` does
+        # not match there, answers the others 404 too.
+        if routed.get("operation_id") is None or not validation.was_checked(scope):
             raise HTTPException(status_code=404)
         key = (routed.get("api_base_path", ""), routed["operation_id"])
         plan = self.plans.get(key)
@@ -143,7 +138,7 @@ class Dispatch:
         call = Call(
             scope=scope,
             params=plan.params(given),
-            query=given.raw_query,
+            query=given.query,
             body=validation.body_of(scope) if plan.has_body else None,
             user_id=context.get("user"),
         )

@@ -90,6 +90,10 @@ def required(field: str) -> str:
     return f"The {attribute(field)} field is required."
 
 
+def prohibited(field: str) -> str:
+    return f"The {attribute(field)} field is prohibited."
+
+
 def must_be(field: str, kind: str) -> str:
     return f"The {attribute(field)} field must be {kind}."
 

@@ -24,8 +24,8 @@ class SwaggerUI(SwaggerUIMiddleware):
     """Connexion's Swagger UI without Starlette's trailing-slash retry.
 
     When no route matches, Starlette's router matches them all again with a slash added or
-    removed, to offer a redirect. That is every API request here; the UI's one redirect
-    (`/ui` to `/ui/`) is a route of its own.
+    removed, to offer a redirect. That is every API request here. The redirect users need,
+    `/ui` to `/ui/`, is a route of its own; `/openapi.json/` and the like are now 404s.
     """
 
     def __init__(self, app: t.Any) -> None:

@@ -75,16 +75,17 @@ def message(field: str, error: ValidationError) -> str:
 class _Checker:
     """One spec schema, compiled twice: `exact` is Connexion's request validator, whose errors
     the messages are made from; `quick` is jsonschema-rs, which clears a valid value in a
-    fraction of the time. Only its "valid" is taken; anything else goes to `exact`."""
+    fraction of the time. Only its "valid" is taken; anything else goes to `exact`, and so does
+    every value of a schema jsonschema-rs cannot compile (`quick` is None)."""
 
     exact: Draft4Validator
-    quick: jsonschema_rs.Draft4Validator
+    quick: jsonschema_rs.Draft4Validator | None
 
     def iter_errors(self, value: t.Any) -> t.Iterator[ValidationError]:
         try:
-            if self.quick.is_valid(value):
+            if self.quick is not None and self.quick.is_valid(value):
                 return iter(())
-        except (ValueError, OverflowError):  # a lone surrogate, a number Rust cannot hold
+        except ValueError:  # a lone surrogate, which a Rust string cannot hold
             pass
         return self.exact.iter_errors(value)
 
@@ -96,9 +97,13 @@ def _validator(schema: dict) -> _Checker:
     """One compiled checker per spec schema; those schemas live as long as the app."""
     cached = _CHECKERS.get(id(schema))
     if cached is None or cached[0] is not schema:
+        try:
+            quick = jsonschema_rs.Draft4Validator(schema)
+        except ValueError:  # e.g. a pattern Rust's regex engine does not take
+            quick = None
         checker = _Checker(
             exact=Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER),
-            quick=jsonschema_rs.Draft4Validator(schema),
+            quick=quick,
         )
         cached = _CHECKERS[id(schema)] = (schema, checker)
     return cached[1]
@@ -119,6 +124,10 @@ def body_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
             found[name] = [errors.required(name)]
     for error in _validator(schema).iter_errors(body):
         if not error.path:
+            if error.validator == "additionalProperties":  # `false`: as Laravel's `prohibited`
+                for name in body:
+                    if name not in properties:
+                        found.setdefault(name, [errors.prohibited(name)])
             continue  # `required`: reported above
         name = str(error.path[0])
         if name in found:
@@ -195,13 +204,18 @@ PARAMS = "patchworks_mock.params"  # where the parameters wait for the handler
 class Params:
     """The parameters of a request as the validator read them."""
 
-    query: dict[str, t.Any]  # typed as the spec says; names it does not know as lists of text
-    path: dict[str, t.Any]  # typed as the spec says
-    raw_query: QueryParams  # for `filter[...]` and the like
+    typed_query: dict[str, t.Any]  # as the spec types them; names it does not know as lists
+    path: dict[str, t.Any]  # as the spec types them
+    query: QueryParams  # as sent, for `filter[...]` and the like
 
 
 def params_of(scope: t.Any) -> Params:
     return scope[PARAMS]
+
+
+def was_checked(scope: t.Any) -> bool:
+    """Whether Connexion's request validation took this request as its route's."""
+    return PARAMS in scope
 
 
 class TypedParameters(ParameterValidator):
