@@ -61,7 +61,6 @@ def serve(args: argparse.Namespace) -> int:
         with fixtures.collector_paused(keep=True):
             app = create_app(
                 fixtures.FixtureFile(args.fixtures),
-                source=args.fixtures,
                 api_keys=keys,
                 validate_responses=args.validate_responses,
                 state_file=args.state_file,

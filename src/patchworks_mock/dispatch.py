@@ -123,14 +123,14 @@ class Dispatch:
         if scope["type"] == "websocket":  # none are served; close as Starlette's router does
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
-        routed = scope.get("extensions", {}).get(ROUTING_CONTEXT, {})
-        # Starlette's router can route a path that Connexion's security and validation then
-        # pass by, unchecked: one ending in a newline, which a regex `$` matches before. Only
-        # requests the parameter validator has seen go on; Laravel's router, whose `$` does
-        # not match there, answers the others 404 too.
-        if routed.get("operation_id") is None or not validation.was_checked(scope):
+        # Only requests Connexion routed and checked go on. Besides unrouted ones, that leaves
+        # out a path ending in a newline: Starlette's router routes it (a regex `$` matches
+        # before a final newline) but Connexion's security and validation pass it by. Laravel's
+        # router, whose `$` does not match there, answers it 404 too.
+        if not validation.was_checked(scope):
             raise HTTPException(status_code=404)
-        key = (routed.get("api_base_path", ""), routed["operation_id"])
+        routed = scope["extensions"][ROUTING_CONTEXT]
+        key = (routed["api_base_path"], routed["operation_id"])
         plan = self.plans.get(key)
         if plan is None:
             plan = self.plans[key] = _plan()

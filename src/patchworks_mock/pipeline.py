@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import typing as t
 
-from connexion.middleware.context import ContextMiddleware
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.security import SecurityMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
 
@@ -39,14 +35,10 @@ class SwaggerUI(SwaggerUIMiddleware):
 
 
 def middlewares(validate_responses: bool) -> list[type]:
-    """The stack, outermost first, in Connexion's default order."""
+    """Connexion's default stack, in its order, without the idle layers and with `SwaggerUI`."""
+    idle = {LifespanMiddleware, *(() if validate_responses else (ResponseValidationMiddleware,))}
     return [
-        ServerErrorMiddleware,
-        ExceptionMiddleware,
-        SwaggerUI,
-        RoutingMiddleware,
-        SecurityMiddleware,
-        RequestValidationMiddleware,
-        *([ResponseValidationMiddleware] if validate_responses else []),
-        ContextMiddleware,
+        SwaggerUI if layer is SwaggerUIMiddleware else layer
+        for layer in ConnexionMiddleware.default_middlewares
+        if layer not in idle
     ]

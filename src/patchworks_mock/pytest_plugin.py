@@ -115,7 +115,7 @@ def _patchworks_mock_server(pytestconfig: pytest.Config) -> Iterator[tuple[str, 
     from patchworks_mock.server import BackgroundServer
 
     path = pytestconfig.getoption("--patchworks-fixtures") or paths.DEFAULT_FIXTURES
-    app = create_app(fixtures.FixtureFile(path), source=str(path), api_keys=[API_KEY])
+    app = create_app(fixtures.FixtureFile(path), api_keys=[API_KEY])
     server = BackgroundServer(app).start()
     try:
         yield server.url, app.state

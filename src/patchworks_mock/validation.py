@@ -249,11 +249,10 @@ class LaravelParameters(TypedParameters):
                 invalid[param["name"]] = [message(param["name"], error)]
         if invalid:
             raise errors.Invalid(invalid)
-        raw = request.query_params
         if "include" in not_allowed:
-            query.include_tree(raw.get("include"))
+            query.include_tree(request.query_params.get("include"))
         if "sort" in not_allowed:
-            query.sort_order(raw.get("sort"))
+            query.sort_order(request.query_params.get("sort"))
         if not_allowed:  # the spec's pattern and query's table disagree: still refuse
             raise errors.QueryNotAllowed(f"Requested {not_allowed[0]} is not allowed.")
 
