@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from patchworks_mock import laravel
 from patchworks_mock.store import DEPLOYED, INACTIVE
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -107,7 +108,7 @@ DEPLOYMENT_NOTES = (
 
 def timestamp(offset: int) -> str:
     """Laravel's timestamp format for `offset` seconds after the fixed epoch."""
-    return (EPOCH + timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    return laravel.timestamp(EPOCH + timedelta(seconds=offset))
 
 
 def check_sizes(

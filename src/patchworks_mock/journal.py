@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patchworks_mock import mock
+from patchworks_mock import laravel, mock
 
 DEFAULT_SIZE = 1000
 BODY_LIMIT = 64 * 1024
@@ -47,7 +47,7 @@ class Recorded:
             },
             "body": _body(self.body),
             "status": self.status,
-            "time": datetime.fromtimestamp(self.time, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "time": laravel.timestamp(datetime.fromtimestamp(self.time, UTC)),
         }
 
 

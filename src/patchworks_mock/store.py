@@ -11,13 +11,13 @@ import re
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Literal, get_args
 
 import msgspec
 
 from patchworks_mock import errors
+from patchworks_mock.laravel import now
 
 COLLECTIONS = (
     "users",
@@ -40,11 +40,6 @@ _ID = attrgetter("id")
 # JSON Schema's integers include 1.0: a number stays as the fixture document wrote it.
 Integer = int | float
 _KEY = re.compile(r"[0-9]{1,18}")
-
-
-def now() -> str:
-    """Laravel's JSON timestamp format: ISO 8601, microseconds, UTC."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class _Record(msgspec.Struct, gc=False):

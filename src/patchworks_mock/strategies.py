@@ -21,7 +21,7 @@ from itertools import accumulate
 from hypothesis import strategies as st
 
 from patchworks_mock.generate import DeployRule, generate
-from patchworks_mock.validation import PHP_TRIMMED
+from patchworks_mock.laravel import PHP_TRIMMED, timestamp
 
 MAX_TEXT = 255
 _EARLIEST = datetime(2000, 1, 1)
@@ -29,21 +29,17 @@ _LATEST = datetime(2099, 1, 1)
 _STEP = timedelta(days=30)  # the most one record's time moves on from the one before
 
 
-def _format(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def timestamps(
     min_value: datetime = _EARLIEST, max_value: datetime = _LATEST
 ) -> st.SearchStrategy[str]:
     """Timestamps in the fixture (and Laravel) format, e.g. "2026-11-28T06:57:00.000000Z"."""
-    return st.datetimes(min_value, max_value).map(_format)
+    return st.datetimes(min_value, max_value).map(timestamp)
 
 
 def _stamp_pair(moment: datetime) -> st.SearchStrategy[tuple[str, str]]:
     """(created_at, updated_at) with created at `moment` and updated no earlier."""
     return st.timedeltas(timedelta(0), _STEP).map(
-        lambda later: (_format(moment), _format(moment + later))
+        lambda later: (timestamp(moment), timestamp(moment + later))
     )
 
 
@@ -137,7 +133,8 @@ class _Clock:
 
     def stamps(self) -> tuple[str, str]:
         created = self.tick()
-        return _format(created), _format(created + self.draw(st.timedeltas(timedelta(0), _STEP)))
+        later = created + self.draw(st.timedeltas(timedelta(0), _STEP))
+        return timestamp(created), timestamp(later)
 
 
 def _ids(draw: st.DrawFn, count: int) -> list[int]:
@@ -193,7 +190,7 @@ def documents(
     flows, versions = [], []
     version_ids = iter(_ids(draw, max_flows * max_versions_per_flow))
     for flow_id in _ids(draw, draw(st.integers(0, max_flows))):
-        flow_created = _format(clock.tick())
+        flow_created = timestamp(clock.tick())
         for iteration in range(1, draw(st.integers(1, max_versions_per_flow)) + 1):
             created, updated = clock.stamps()
             versions.append(
@@ -233,7 +230,7 @@ def documents(
                 ],
                 user_id=draw(st.sampled_from([None, *user_ids])),
                 notes=draw(st.none() | st.text(max_size=50)),
-                at=_format(clock.tick()),
+                at=timestamp(clock.tick()),
             )
     pairs = sorted({(d["package_id"], d["virtual_environment_id"]) for d in rule.deployments})
     removed = set(draw(st.lists(st.sampled_from(pairs), unique=True))) if pairs else set()

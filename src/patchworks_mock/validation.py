@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from patchworks_mock import errors, query
+from patchworks_mock.laravel import input_as_laravel_reads_it
 
-PHP_TRIMMED = " \t\n\r\0\x0b"
 _TYPE_WORDS = {
     "integer": "an integer",
     "number": "a number",
@@ -35,17 +35,6 @@ _TYPE_WORDS = {
     "object": "an array",
     "array": "an array",
 }
-
-
-def laravel_input(value: t.Any) -> t.Any:
-    """Apply TrimStrings and ConvertEmptyStringsToNull to a decoded JSON body."""
-    if isinstance(value, str):
-        return value.strip(PHP_TRIMMED) or None
-    if isinstance(value, dict):
-        return {key: laravel_input(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [laravel_input(item) for item in value]
-    return value
 
 
 def message(field: str, error: ValidationError) -> str:
@@ -158,7 +147,7 @@ class LaravelJSONBody(JSONRequestBodyValidator):
     """
 
     MUTABLE_VALIDATION = False
-    normalize = staticmethod(laravel_input)
+    normalize = staticmethod(input_as_laravel_reads_it)
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**{**kwargs, "required": False, "nullable": False})
