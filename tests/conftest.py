@@ -1,8 +1,9 @@
 """Shared fixtures: an in-process mock with response validation on, and a client for it."""
 
 import pytest
+from starlette.testclient import TestClient
 
-from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.instance import DEVELOPMENT_KEY
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
 
@@ -21,7 +22,7 @@ def app():
 @pytest.fixture
 def anonymous(app):
     """A client that sends no credentials; every answer is checked to be below 500."""
-    client = app.test_client()
+    client = TestClient(app)
     client.event_hooks = {"request": [], "response": [_no_server_errors]}
     return client
 

@@ -3,9 +3,10 @@
 import json
 
 import pytest
+from starlette.testclient import TestClient
 
-from patchworks_mock import create_app, fixtures, paths
-from patchworks_mock.mock import TOKEN_LIFETIME
+from patchworks_mock import bundled, create_app, fixtures
+from patchworks_mock.instance import TOKEN_LIFETIME
 
 TOM = {"username": "tom.okafor@example.com", "password": "battery-staple"}
 
@@ -52,7 +53,7 @@ def test_an_expired_token_is_refused(anonymous, monkeypatch):
 
 
 def test_configured_keys_replace_the_development_key():
-    client = create_app(api_keys=["k1", "k2"]).test_client()
+    client = TestClient(create_app(api_keys=["k1", "k2"]))
     assert client.get("/api/v1/packages", headers={"Authorization": "k2"}).status_code == 200
     refused = client.get("/api/v1/packages", headers={"Authorization": "patchworks-mock-key"})
     assert refused.status_code == 401
@@ -84,7 +85,7 @@ def test_state_is_the_fixture_document_and_round_trips(client):
 
 
 def test_put_state_replaces_everything(client):
-    document = json.loads(paths.DEFAULT_FIXTURES.read_text())
+    document = json.loads(bundled.DEFAULT_FIXTURES.read_text())
     document["packages"] = document["packages"][:1]
     document["deployments"] = [d for d in document["deployments"] if d["package_id"] == 1]
     document["flow_version_deployments"] = [

@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from patchworks_mock import paths
+from patchworks_mock import bundled
 
 SERVE = [sys.executable, "-m", "patchworks_mock", "serve", "--host", "127.0.0.1"]
 
@@ -90,7 +90,7 @@ def test_a_taken_port_is_one_line_and_exit_2():
 
 
 def test_a_bad_fixture_is_one_line_naming_file_place_and_reason(tmp_path):
-    document = json.loads(paths.DEFAULT_FIXTURES.read_text())
+    document = json.loads(bundled.DEFAULT_FIXTURES.read_text())
     document["packages"][2]["created_by_id"] = 42
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(document))

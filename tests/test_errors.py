@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from patchworks_mock import create_app, errors, fixtures, validation
-from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.instance import DEVELOPMENT_KEY
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from patchworks_mock import fixture_commands, fixtures, paths
+from patchworks_mock import bundled, fixture_commands, fixtures
 from patchworks_mock.fixtures import generate
 from tests.support import one_error_line
 
@@ -35,18 +35,18 @@ class Terminal(io.StringIO):
 
 
 def test_validate_accepts_the_bundled_fixtures(capsys):
-    assert run("validate", str(paths.DEFAULT_FIXTURES)) == 0
+    assert run("validate", str(bundled.DEFAULT_FIXTURES)) == 0
     assert "valid (3 users" in capsys.readouterr().out
 
 
 def test_validate_lists_every_problem_with_file_and_json_path(tmp_path, capsys):
-    document = fixtures.read(paths.DEFAULT_FIXTURES)
+    document = fixtures.read(bundled.DEFAULT_FIXTURES)
     document["packages"][0]["name"] = 7
     document["users"][1]["email"] = None
     del document["flows"][2]["created_at"]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(document), encoding="utf-8")
-    assert run("validate", str(paths.DEFAULT_FIXTURES), str(bad)) == 1
+    assert run("validate", str(bundled.DEFAULT_FIXTURES), str(bad)) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[1:] == [
         f"{bad}: $.flows[2]: 'created_at' is a required property",
@@ -56,7 +56,7 @@ def test_validate_lists_every_problem_with_file_and_json_path(tmp_path, capsys):
 
 
 def test_validate_lists_every_broken_reference(tmp_path, capsys):
-    document = fixtures.read(paths.DEFAULT_FIXTURES)
+    document = fixtures.read(bundled.DEFAULT_FIXTURES)
     document["flow_versions"][0]["flow_id"] = 99
     document["packages"][1]["created_by_id"] = 98
     bad = tmp_path / "refs.json"

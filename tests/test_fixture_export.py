@@ -12,10 +12,11 @@ from contextlib import contextmanager
 
 import pytest
 import uvicorn
+from starlette.testclient import TestClient
 
-from patchworks_mock import create_app, export, fixture_commands, fixtures, paths, query
+from patchworks_mock import bundled, create_app, export, fixture_commands, fixtures, query
 from patchworks_mock.fixtures import generate
-from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.instance import DEVELOPMENT_KEY
 from tests.support import one_error_line
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
@@ -80,14 +81,14 @@ def test_the_export_asks_only_for_includes_the_api_allows():
 @pytest.mark.parametrize(
     "document",
     [
-        fixtures.read(paths.DEFAULT_FIXTURES),
+        fixtures.read(bundled.DEFAULT_FIXTURES),
         generate(11, users=4, flows=8, environments=3, packages=130, deployed_ratio=0.7),
     ],
     ids=["default", "generated-130"],
 )
 def test_an_export_loads_into_a_mock_that_renders_the_same_packages(tmp_path, capsys, document):
     source_app = create_app(document)
-    with source_app.test_client() as source:
+    with TestClient(source_app) as source:
         # Leave a trace the export must rebuild: a VE removed from a deployed package keeps
         # its flow version deployments, with no deployment record behind them.
         deployment = document["deployments"][0]
@@ -101,7 +102,7 @@ def test_an_export_loads_into_a_mock_that_renders_the_same_packages(tmp_path, ca
     target = tmp_path / "exported.json"
     with serving(document) as (url, methods):
         assert run("export", "--url", url, "--api-key", DEVELOPMENT_KEY, "-o", str(target)) == 0
-        with create_app(document).test_client() as original:
+        with TestClient(create_app(document)) as original:
             expected = rendered(original)
             expected_deployed = rendered(original, "/api/v1/flow-version-deployments/packages")
     assert set(methods) == {"GET"}
@@ -110,7 +111,7 @@ def test_an_export_loads_into_a_mock_that_renders_the_same_packages(tmp_path, ca
     exported = json.loads(target.read_text(encoding="utf-8"))
     assert fixtures.problems(exported) == []
     assert {u["password"] for u in exported["users"]} == {export.PLACEHOLDER_PASSWORD}
-    with create_app(exported).test_client() as copy:
+    with TestClient(create_app(exported)) as copy:
         assert rendered(copy) == expected
         assert rendered(copy, "/api/v1/flow-version-deployments/packages") == expected_deployed
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from patchworks_mock import create_app, fixtures, query, render, strategies
 from patchworks_mock.fixtures import generate
-from patchworks_mock.mock import DEVELOPMENT_KEY
-from patchworks_mock.store import DEPLOYED, Store
+from patchworks_mock.instance import DEVELOPMENT_KEY
+from patchworks_mock.records import DEPLOYED
+from patchworks_mock.store import Store
 from tests.support import deterministic
 
 AUTH = {"Authorization": DEVELOPMENT_KEY}
@@ -21,7 +23,7 @@ PROPERTY = deterministic(25)
 def served():
     """One mock that checks its own responses against the spec (a mismatch answers 500)."""
     app = create_app(validate_responses=True)
-    with app.test_client() as client:
+    with TestClient(app) as client:
         yield app, client
 
 

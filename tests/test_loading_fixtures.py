@@ -17,9 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patchworks_mock import fixtures, paths, strategies
-from patchworks_mock.mock import Mock
-from patchworks_mock.store import DEFAULT_PRIORITY, DEPLOYED, INACTIVE, Store
+from patchworks_mock import bundled, fixtures, strategies
+from patchworks_mock.app import create_app
+from patchworks_mock.instance import MockInstance
+from patchworks_mock.records import DEPLOYED, INACTIVE
+from patchworks_mock.store import DEFAULT_PRIORITY, Store
 from tests.support import deterministic
 
 PROPERTY = deterministic(50)
@@ -45,10 +47,10 @@ def test_a_fixture_file_loads_what_the_document_loads(file, document):
     assert fixtures.dump(fixtures.FixtureFile(file).store()) == fixtures.dump(
         fixtures.load(document)
     )
-    bundled = fixtures.FixtureFile(paths.DEFAULT_FIXTURES)
-    expected = fixtures.dump(fixtures.load(fixtures.read(paths.DEFAULT_FIXTURES)))
-    assert fixtures.dump(bundled.store()) == expected
-    assert fixtures.dump(bundled.store()) == expected  # from the compressed copy
+    from_file = fixtures.FixtureFile(bundled.DEFAULT_FIXTURES)
+    expected = fixtures.dump(fixtures.load(fixtures.read(bundled.DEFAULT_FIXTURES)))
+    assert fixtures.dump(from_file.store()) == expected
+    assert fixtures.dump(from_file.store()) == expected  # from the compressed copy
 
 
 def test_every_store_is_new(file):
@@ -111,7 +113,8 @@ def test_a_lone_surrogate_is_kept_as_the_json_module_reads_it(tmp_path, document
 
 @pytest.mark.parametrize("change", ["rewritten", "deleted", "broken"])
 def test_a_reset_goes_back_to_the_start_whatever_happens_to_the_file(file, change):
-    mock = Mock(initial=fixtures.FixtureFile(file), api_keys=KEYS)
+    initial = fixtures.FixtureFile(file)
+    mock = MockInstance(initial=initial, store=initial.store(), api_keys=KEYS)
     start = fixtures.dump(mock.store)
     mock.store.create_package("Made after the start", None, None)
     if change == "rewritten":
@@ -125,15 +128,17 @@ def test_a_reset_goes_back_to_the_start_whatever_happens_to_the_file(file, chang
     assert fixtures.dump(mock.sandbox().store) == start
 
 
-def test_a_bad_start_file_is_refused_even_when_the_mock_is_given_a_store(tmp_path, document):
+def test_a_bad_start_file_is_refused_even_when_the_mock_starts_from_saved_state(tmp_path, document):
     # A mock that starts from saved state (`serve --state-file`) does not load its fixtures
     # file, but a reset must be able to go back to it: a bad one is refused at the start.
     document["packages"][0]["created_by_id"] = 999
     bad = fixtures.FixtureFile(write(tmp_path / "bad.json", document))
-    saved = fixtures.load(fixtures.read(paths.DEFAULT_FIXTURES))
+    state_file = tmp_path / "state.json"
+    create_app(state_file=state_file)
+    assert state_file.exists()
     for initial in (bad, document):
         with pytest.raises(fixtures.FixtureError) as raised:
-            Mock(initial=initial, api_keys=KEYS, store=saved)
+            create_app(initial, state_file=state_file)
         assert raised.value.problems == [
             ("$.packages[0].created_by_id", "no record with id 999 in users")
         ]

@@ -7,10 +7,9 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from patchworks_mock import admin, handlers, paths, query
-from patchworks_mock.app import _snake
+from patchworks_mock import admin, bundled, dispatch, handlers, query
 
-SPECS = {paths.PACKAGES_SPEC: handlers, paths.ADMIN_SPEC: admin}
+SPECS = {bundled.PACKAGES_SPEC: handlers, bundled.ADMIN_SPEC: admin}
 
 
 def _load(path):
@@ -32,12 +31,13 @@ def test_every_operation_has_an_async_handler(path):
         for method, operation in item.items():
             if method == "parameters":
                 continue
-            handler = getattr(module, _snake(operation["operationId"]))
+            resolver = dispatch.handler_resolver(module)
+            handler = resolver.function_resolver(operation["operationId"])
             assert inspect.iscoroutinefunction(handler), operation["operationId"]
 
 
 def test_the_vendors_eleven_operations_are_there():
-    spec = _load(paths.PACKAGES_SPEC)
+    spec = _load(bundled.PACKAGES_SPEC)
     operations = {
         (method.upper(), path)
         for path, item in spec["paths"].items()
@@ -48,7 +48,7 @@ def test_the_vendors_eleven_operations_are_there():
 
 
 def _pattern(name: str) -> re.Pattern:
-    spec = _load(paths.PACKAGES_SPEC)
+    spec = _load(bundled.PACKAGES_SPEC)
     return re.compile(spec["components"]["parameters"][name]["schema"]["pattern"])
 
 
@@ -70,7 +70,7 @@ def test_sort_pattern_accepts_exactly_the_allowed_sorts():
 
 
 def test_create_documents_201_with_location_and_links():
-    create = _load(paths.PACKAGES_SPEC)["paths"]["/api/v1/packages"]["post"]
+    create = _load(bundled.PACKAGES_SPEC)["paths"]["/api/v1/packages"]["post"]
     created = create["responses"]["201"]
     assert created["headers"]["Location"]["required"] is True
     assert {"GetPackage", "DeletePackage", "DeployPackage"} <= set(created["links"])

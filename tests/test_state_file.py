@@ -11,6 +11,7 @@ import time
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from patchworks_mock import create_app, durable, fixtures
 
@@ -91,7 +92,7 @@ def test_no_acknowledged_write_is_lost_to_kill_9(tmp_path):
 
 def test_a_torn_journal_line_is_dropped_and_replay_is_idempotent(tmp_path):
     path = tmp_path / "state.json"
-    client = create_app(state_file=path).test_client(headers=KEY)
+    client = TestClient(create_app(state_file=path), headers=KEY)
     client.post("/api/v1/packages", json={"name": "kept"})
     expected = client.get("/__mock__/state").json()
     journal = path.with_name("state.json.journal")
@@ -107,23 +108,23 @@ def test_a_torn_journal_line_is_dropped_and_replay_is_idempotent(tmp_path):
 
 def test_restart_folds_the_journal_and_reset_goes_back_to_the_fixtures(tmp_path):
     path = tmp_path / "state.json"
-    first = create_app(state_file=path).test_client(headers=KEY)
+    first = TestClient(create_app(state_file=path), headers=KEY)
     start = first.get("/__mock__/state").json()
     first.delete("/api/v1/packages/1")
     first.post("/api/v1/packages/4/deploy/1")
     changed = first.get("/__mock__/state").json()
-    again = create_app(state_file=path).test_client(headers=KEY)
+    again = TestClient(create_app(state_file=path), headers=KEY)
     assert again.get("/__mock__/state").json() == changed
     assert not path.with_name("state.json.journal").exists()
     again.post("/__mock__/reset")
     assert (
-        create_app(state_file=path).test_client(headers=KEY).get("/__mock__/state").json() == start
+        TestClient(create_app(state_file=path), headers=KEY).get("/__mock__/state").json() == start
     )
 
 
 def test_put_state_is_saved_as_a_snapshot(tmp_path):
     path = tmp_path / "state.json"
-    client = create_app(state_file=path).test_client(headers=KEY)
+    client = TestClient(create_app(state_file=path), headers=KEY)
     document = client.get("/__mock__/state").json()
     document["packages"][0]["name"] = "Renamed through PUT"
     client.put("/__mock__/state", json=document)
@@ -160,10 +161,10 @@ def test_reset_goes_back_to_the_fixture_file_as_it_was_read_even_after_a_restart
     fixture = tmp_path / "start.json"
     fixture.write_text(fixtures.to_json(fixtures.generate(5, packages=4)), encoding="utf-8")
     path = tmp_path / "state.json"
-    first = create_app(fixtures.FixtureFile(fixture), state_file=path).test_client(headers=KEY)
+    first = TestClient(create_app(fixtures.FixtureFile(fixture), state_file=path), headers=KEY)
     start = first.get("/__mock__/state").json()
     first.delete("/api/v1/packages/1")
-    again = create_app(fixtures.FixtureFile(fixture), state_file=path).test_client(headers=KEY)
+    again = TestClient(create_app(fixtures.FixtureFile(fixture), state_file=path), headers=KEY)
     fixture.write_text("{", encoding="utf-8")  # edited after the mock read it: not used
     again.post("/__mock__/reset").raise_for_status()
     assert again.get("/__mock__/state").json() == start
@@ -174,7 +175,7 @@ def test_a_bad_fixture_file_is_refused_at_start_even_when_the_state_file_is_serv
     good = tmp_path / "good.json"
     good.write_text(fixtures.to_json(fixtures.generate(5, packages=2)), encoding="utf-8")
     path = tmp_path / "state.json"
-    create_app(fixtures.FixtureFile(good), state_file=path).test_client(headers=KEY)
+    TestClient(create_app(fixtures.FixtureFile(good), state_file=path), headers=KEY)
     assert path.exists()  # the saved state that a restart would serve
     broken = tmp_path / "broken.json"
     document = json.loads(good.read_text())

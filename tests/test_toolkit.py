@@ -3,15 +3,16 @@
 import time
 
 import pytest
+from starlette.testclient import TestClient
 
-from patchworks_mock import create_app, journal
+from patchworks_mock import create_app, request_journal
 from patchworks_mock.faults import FaultSettings, RateLimit
 
 KEY = {"Authorization": "patchworks-mock-key"}
 
 
 def client_for(app, headers=KEY):
-    return app.test_client(headers=headers)
+    return TestClient(app, headers=headers)
 
 
 # -- the request journal ------------------------------------------------------------------
@@ -63,7 +64,7 @@ def test_the_journal_is_bounded():
         client.get("/api/v1/packages", params={"page": n + 1})
     pages = [e["query"]["page"] for e in client.get("/__mock__/requests").json()["data"]]
     assert pages == ["3", "4", "5"]
-    assert journal.DEFAULT_SIZE == 1000
+    assert request_journal.DEFAULT_SIZE == 1000
 
 
 # -- faults on purpose --------------------------------------------------------------------
@@ -184,7 +185,7 @@ def test_isolated_keys_do_not_see_each_others_writes():
 
 def test_a_bearer_token_gets_its_own_sandbox_and_unknown_keys_none():
     app = create_app(isolate_keys=True)
-    anonymous = app.test_client()
+    anonymous = TestClient(app)
     token = anonymous.post(
         "/fabric/api/login",
         json={"username": "amira.patel@example.com", "password": "correct-horse"},
@@ -230,7 +231,7 @@ def test_local_origins_are_allowed_by_default(anonymous, origin):
 
 def test_other_origins_need_configuring(anonymous):
     assert preflight(anonymous, "https://app.example.com").status_code == 400
-    configured = create_app(cors_origins=["https://app.example.com"]).test_client()
+    configured = TestClient(create_app(cors_origins=["https://app.example.com"]))
     allowed = preflight(configured, "https://app.example.com")
     assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
 
@@ -243,9 +244,9 @@ pytest_plugins = ["pytester"]
 def test_the_plugin_takes_a_fixtures_option_and_a_marker(pytester, tmp_path):
     import json
 
-    from patchworks_mock import paths
+    from patchworks_mock import bundled
 
-    document = json.loads(paths.DEFAULT_FIXTURES.read_text())
+    document = json.loads(bundled.DEFAULT_FIXTURES.read_text())
     document["packages"] = document["packages"][2:3]
     document["deployments"], document["flow_version_deployments"] = [], []
     small = tmp_path / "small.json"
@@ -263,7 +264,7 @@ def test_the_plugin_takes_a_fixtures_option_and_a_marker(pytester, tmp_path):
             patchworks_mock.state = {{**patchworks_mock.state, "packages": []}}
             assert names(patchworks_mock) == []
 
-        @pytest.mark.patchworks_fixtures({str(paths.DEFAULT_FIXTURES)!r})
+        @pytest.mark.patchworks_fixtures({str(bundled.DEFAULT_FIXTURES)!r})
         def test_marker(patchworks_mock):
             assert len(names(patchworks_mock)) == 5
 

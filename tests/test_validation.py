@@ -7,7 +7,7 @@ from connexion.spec import Specification
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchworks_mock import paths, validation
+from patchworks_mock import bundled, validation
 from tests.support import deterministic
 
 
@@ -15,7 +15,7 @@ def _request_schemas() -> dict[str, dict]:
     """Every distinct parameter and body schema of both specs, resolved as Connexion reads
     them, named by the first place that uses it."""
     by_content: dict[str, tuple[str, dict]] = {}
-    for spec_path in (paths.PACKAGES_SPEC, paths.ADMIN_SPEC):
+    for spec_path in (bundled.PACKAGES_SPEC, bundled.ADMIN_SPEC):
         spec = Specification.load(spec_path)
         for path, item in spec["paths"].items():
             for method, operation in item.items():
@@ -59,7 +59,7 @@ def _values(schema: dict) -> st.SearchStrategy:
 @pytest.mark.parametrize("where", SCHEMAS)
 def test_the_quick_check_agrees_with_the_specs_validator(where):
     schema = SCHEMAS[where]
-    checker = validation._validator(schema)
+    checker = validation.checker_for(schema)
 
     @deterministic(200)
     @given(_values(schema))
@@ -72,7 +72,7 @@ def test_the_quick_check_agrees_with_the_specs_validator(where):
 
 
 def test_a_schema_jsonschema_rs_cannot_compile_is_checked_by_jsonschema_alone():
-    checker = validation._validator({"type": "string", "pattern": "(?i)^k$"})  # Python's flag
+    checker = validation.checker_for({"type": "string", "pattern": "(?i)^k$"})  # Python's flag
     assert checker.quick is None
     assert next(checker.iter_errors("K"), None) is None
     assert next(checker.iter_errors("x"), None).validator == "pattern"

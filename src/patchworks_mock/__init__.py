@@ -1,10 +1,5 @@
 """patchworks-mock: a stateful mock and contract suite for the Patchworks Packages API."""
 
-import warnings
-
-# Connexion imports Starlette's test client at start; its httpx notice means nothing to users.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-
 __all__ = ["create_app"]
 __version__ = "0.1.0"
 

@@ -14,11 +14,11 @@ async def health(call: Call) -> dict:
 
 
 async def get_state(call: Call) -> dict:
-    return fixtures.dump(call.mock.store)
+    return fixtures.dump(call.instance.store)
 
 
 async def put_state(call: Call) -> dict:
-    current = call.mock
+    current = call.instance
     try:
         current.replace(call.body)
     except fixtures.FixtureError as exc:
@@ -30,25 +30,25 @@ async def put_state(call: Call) -> dict:
 
 
 async def reset_state(call: Call) -> dict:
-    call.mock.reset()
-    return {"message": "The state was reset to the fixtures loaded at start."}
+    call.instance.reset()
+    return {"message": errors.STATE_RESET}
 
 
 async def list_requests(call: Call) -> dict:
-    return {"data": call.mock.journal.find(call.params["method"], call.params["path"])}
+    return {"data": call.instance.journal.find(call.params["method"], call.params["path"])}
 
 
 async def clear_requests(call: Call) -> dict:
-    call.mock.journal.clear()
-    return {"message": "The request journal is empty."}
+    call.instance.journal.clear()
+    return {"message": errors.JOURNAL_CLEARED}
 
 
 async def plan_fault(call: Call) -> tuple:
     planned = PlannedFault(**call.body)
-    call.mock.planned_faults.append(planned)
+    call.instance.planned_faults.append(planned)
     return asdict(planned), 201
 
 
 async def clear_faults(call: Call) -> dict:
-    call.mock.planned_faults.clear()
-    return {"message": "No faults are planned."}
+    call.instance.planned_faults.clear()
+    return {"message": errors.FAULTS_CLEARED}

@@ -1,38 +1,44 @@
-"""The app factory: the spec, the handlers, the mock's state and Laravel's error answers."""
+"""The app factory: the specs, the handlers, the running instance and Laravel's error answers.
+
+A request passes, outermost first: CORS; the mock's own layers (`middleware.py`: which
+instance serves it, the request journal, faults); Connexion's layers (routing, security,
+validation, Swagger UI; `connexion_internals.py`); and `dispatch.Dispatch`, which calls the
+handler (`handlers.py`, `admin.py`). Handlers ask the store (`store.py`) and render its
+records (`render.py`); errors are `errors.py`'s, written by `responses.py`.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
+# First, so that connexion is first imported there, without its dependencies' notices (A9).
+from patchworks_mock import connexion_internals  # isort: skip
 import connexion
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
-from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.testclient import TestClient
 
 from patchworks_mock import (
     admin,
-    auth,
+    bundled,
     dispatch,
     durable,
     errors,
     fixtures,
     handlers,
-    journal,
-    paths,
-    pipeline,
-    routes,
+    middleware,
+    request_journal,
+    spec,
     validation,
 )
-from patchworks_mock.faults import Faults, FaultSettings
-from patchworks_mock.mock import DEVELOPMENT_KEY, Attach, Mock
+from patchworks_mock.faults import FaultSettings
+from patchworks_mock.instance import DEVELOPMENT_KEY, MockInstance
+from patchworks_mock.responses import encode
 
 logger = logging.getLogger("patchworks_mock")
 
@@ -40,68 +46,49 @@ logger = logging.getLogger("patchworks_mock")
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 
 
-def _snake(operation_id: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
-
-
-def _resolver(module) -> Resolver:
-    return Resolver(function_resolver=lambda operation_id: getattr(module, _snake(operation_id)))
-
-
 class MockApp(connexion.ConnexionMiddleware):
-    """The ASGI app: Connexion's middleware (routing, auth, validation, Swagger UI) around the
-    handlers, with the mock it serves as `state`."""
+    """The ASGI app, with the running instance it serves as `state`."""
 
-    state: Mock
-
-    def test_client(self, **kwargs) -> TestClient:
-        return TestClient(self, **kwargs)
+    state: MockInstance
 
 
-def _json(status: int, body: dict, headers: dict | None = None) -> ConnexionResponse:
+def _answer(error: errors.ApiError) -> ConnexionResponse:
     return ConnexionResponse(
-        status_code=status,
-        body=dispatch.encode(body),
+        status_code=error.status,
+        body=encode(error.body()),
         content_type="application/json",
-        headers=headers or {},
+        headers=error.headers,
         is_streamed=False,
     )
 
 
 def _api_error(request: ConnexionRequest, exc: errors.ApiError) -> ConnexionResponse:
-    return _json(exc.status, exc.body(), exc.headers)
+    return _answer(exc)
 
 
-def _http_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+def _framework_error(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
     """Connexion's and Starlette's own errors (routing, auth, content type), Laravel-shaped."""
-    status = exc.status_code
-    headers = dict(exc.headers or {})
-    if status == 401:
-        message = errors.UNAUTHENTICATED
-    elif status == 404:
-        message = errors.route_not_found(request.url.path)
-    elif status == 405:
-        # Starlette's `Allow` names one route's methods; the path's are spread over several.
-        path = request.url.path
-        route = routes.find(path)
-        allowed = route.methods if route else []
-        headers["Allow"] = ", ".join(allowed)
-        message = errors.method_not_allowed(request.method, path, allowed)
-    elif status == 415:
-        message = errors.UNSUPPORTED_MEDIA_TYPE
-    elif status >= 500:
-        logger.error("unexpected %s: %r", status, exc)
-        return _json(500, {"message": errors.SERVER_ERROR})
-    else:
-        message = str(getattr(exc, "detail", None) or getattr(exc, "title", "Bad Request"))
-    return _json(status, {"message": message}, headers)
+    if exc.status_code >= 500:
+        logger.error("unexpected %s: %r", exc.status_code, exc)
+    path = request.url.path
+    detail = getattr(exc, "detail", None) or getattr(exc, "title", None)
+    return _answer(
+        errors.framework_error(
+            exc.status_code,
+            request.method,
+            path,
+            allowed=spec.methods_of(path),
+            detail=str(detail) if detail else None,
+            headers=dict(exc.headers or {}),
+        )
+    )
 
 
 def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     logger.error(
         "unexpected error on %s %s: %r", request.method, request.url.path, exc, exc_info=exc
     )
-    return _json(500, {"message": errors.SERVER_ERROR})
+    return _answer(errors.framework_error(500, request.method, request.url.path, allowed=[]))
 
 
 def create_app(
@@ -114,7 +101,7 @@ def create_app(
     faults: FaultSettings | None = None,
     isolate_keys: bool = False,
     cors_origins: Iterable[str] = (),
-    journal_size: int = journal.DEFAULT_SIZE,
+    journal_size: int = request_journal.DEFAULT_SIZE,
 ) -> MockApp:
     """A mock serving `document` (the bundled fixtures by default) to holders of `api_keys`.
 
@@ -132,34 +119,36 @@ def create_app(
     if state_file is not None and isolate_keys:
         raise ValueError("a state file keeps one state; it cannot be combined with isolated keys")
     if document is None:
-        document = fixtures.FixtureFile(paths.DEFAULT_FIXTURES)
-    saved = durable.StateFile(state_file) if state_file is not None else None
-    previous = saved.read() if saved is not None else None
-    keys = frozenset(api_keys) or frozenset({DEVELOPMENT_KEY})
-    state = Mock(
-        initial=document,
-        api_keys=keys,
-        source=source,
-        store=None if previous is None else fixtures.load(previous, str(state_file)),
-        journal=journal.RequestJournal(journal_size),
+        document = fixtures.FixtureFile(bundled.DEFAULT_FIXTURES)
+    initial = fixtures.Document(document, source) if isinstance(document, dict) else document
+    if state_file is None:
+        store = initial.store()
+    else:
+        initial.check()  # a reset must be able to go back: refuse a bad start now
+        store = durable.open_store(state_file, initial)
+    shared = MockInstance(
+        initial=initial,
+        store=store,
+        api_keys=frozenset(api_keys) or frozenset({DEVELOPMENT_KEY}),
+        journal=request_journal.RequestJournal(journal_size),
     )
     app = MockApp(
         dispatch.Dispatch(),
         import_name=__name__,
-        specification_dir=str(paths.SPEC_DIR),
+        specification_dir=str(bundled.SPEC_DIR),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
-        middlewares=pipeline.middlewares(validate_responses),
+        middlewares=connexion_internals.middleware_stack(validate_responses),
     )
-    for spec, module, validator_map in (
-        (paths.PACKAGES_SPEC, handlers, validation.PACKAGES_VALIDATORS),
-        (paths.ADMIN_SPEC, admin, validation.ADMIN_VALIDATORS),
+    for spec_file, module, validator_map in (
+        (bundled.PACKAGES_SPEC, handlers, validation.PACKAGES_VALIDATORS),
+        (bundled.ADMIN_SPEC, admin, validation.ADMIN_VALIDATORS),
     ):
         app.add_api(
-            spec.name,
-            resolver=_resolver(module),
+            spec_file.name,
+            resolver=dispatch.handler_resolver(module),
             validator_map=validator_map,
-            uri_parser_class=validation.URIParser,
-            security_map=auth.SECURITY_MAP,
+            uri_parser_class=connexion_internals.URIParser,
+            security_map=connexion_internals.security_map(),
             validate_responses=validate_responses,
         )
     # Outermost first: CORS answers preflights before anything else looks at the request.
@@ -173,24 +162,21 @@ def create_app(
         expose_headers=["Location", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
     )
     app.add_middleware(
-        Attach, position=MiddlewarePosition.BEFORE_EXCEPTION, mock=state, isolate_keys=isolate_keys
+        middleware.ChooseSandbox,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        shared=shared,
+        isolate_keys=isolate_keys,
     )
-    app.add_middleware(journal.Record, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(middleware.RecordRequests, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
-        Faults, position=MiddlewarePosition.BEFORE_EXCEPTION, settings=faults or FaultSettings()
+        middleware.ApplyFaults,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        settings=faults or FaultSettings(),
     )
-    app.add_middleware(validation.MediaTypeCase, position=MiddlewarePosition.BEFORE_VALIDATION)
-    if saved is not None:
-        durable.start(saved, state.store)
-        app.add_middleware(
-            durable.Persist,
-            position=MiddlewarePosition.BEFORE_EXCEPTION,
-            state_file=saved,
-            saved_store=state.store,
-        )
+    app.add_middleware(middleware.LowerCaseMediaType, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.add_error_handler(errors.ApiError, _api_error)
-    app.add_error_handler(ProblemException, _http_error)
-    app.add_error_handler(HTTPException, _http_error)
+    app.add_error_handler(ProblemException, _framework_error)
+    app.add_error_handler(HTTPException, _framework_error)
     app.add_error_handler(Exception, _server_error)
-    app.state = state
+    app.state = shared
     return app

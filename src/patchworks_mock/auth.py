@@ -1,65 +1,25 @@
-"""The two ways the API takes credentials; the spec's security schemes point here."""
+"""The two ways the API takes credentials; the specs' security schemes name these functions.
+
+Connexion's security middleware calls them with the credential and the request (see
+`connexion_internals`, A7); an answer of None is Laravel's 401.
+"""
 
 from __future__ import annotations
 
-import inspect
-import typing as t
+from connexion.lifecycle import ConnexionRequest
 
-from connexion.exceptions import OAuthResponseProblem
-from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
-from connexion.utils import inspect_function_arguments
-
-from patchworks_mock import mock
+from patchworks_mock import instance
 
 
-def api_key_info(apikey: str, required_scopes=None, request=None) -> dict | None:
+def api_key_info(apikey: str, request: ConnexionRequest) -> dict | None:
     """`Authorization: <api-key>`: one of the keys the mock was started with."""
-    current = mock.of(request.scope)
-    if apikey not in current.api_keys:
+    serving = instance.serving(request.scope)
+    if apikey not in serving.api_keys:
         return None
-    return {"sub": current.store.acting_user_id()}
+    return {"sub": serving.store.acting_user_id()}
 
 
-def bearer_info(token: str, required_scopes=None, request=None) -> dict | None:
+def bearer_info(token: str, request: ConnexionRequest) -> dict | None:
     """`Authorization: Bearer <token>`: a token from `POST /fabric/api/login`."""
-    user_id = mock.of(request.scope).token_user(token)
+    user_id = instance.serving(request.scope).token_user(token)
     return None if user_id is None else {"sub": user_id}
-
-
-class _SignatureReadOnce:
-    """Connexion's check around an info function, with the function's signature read once.
-
-    Connexion reads it on every request to see whether the function takes `required_scopes`
-    and `request`; here that is worked out when the operation is set up.
-    """
-
-    def _generic_check(self, func: t.Callable, exception_msg: str) -> t.Callable:
-        arguments, has_kwargs = inspect_function_arguments(func)
-        wanted = {
-            name
-            for name in (self.required_scopes_kw, self.request_kw)
-            if has_kwargs or name in arguments
-        }
-
-        async def check(request, *args, required_scopes=None):
-            given = {self.required_scopes_kw: required_scopes, self.request_kw: request}
-            info = func(*args, **{name: given[name] for name in wanted})
-            while inspect.isawaitable(info):
-                info = await info
-            if info is None:
-                raise OAuthResponseProblem(detail=exception_msg)
-            return info
-
-        return check
-
-
-class ApiKeyHandler(_SignatureReadOnce, ApiKeySecurityHandler):
-    pass
-
-
-class BearerHandler(_SignatureReadOnce, BearerSecurityHandler):
-    pass
-
-
-# Connexion's `security_map`: the scheme types the specs use, handled as above.
-SECURITY_MAP = {"apiKey": ApiKeyHandler, "bearer": BearerHandler}

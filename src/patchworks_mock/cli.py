@@ -6,10 +6,10 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from patchworks_mock import faults, fixture_commands, fixtures, journal, paths, server
+from patchworks_mock import bundled, faults, fixture_commands, fixtures, request_journal, server
+from patchworks_mock.cli_common import fail, positive
 from patchworks_mock.contract import command as check_command
-from patchworks_mock.mock import DEVELOPMENT_KEY
-from patchworks_mock.usage import fail, positive
+from patchworks_mock.instance import DEVELOPMENT_KEY
 
 API_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"
 
@@ -133,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--fixtures",
-        default=str(paths.DEFAULT_FIXTURES),
+        default=str(bundled.DEFAULT_FIXTURES),
         metavar="PATH",
         help="fixture document to load (default: the bundled fixtures/default.json)",
     )
@@ -191,7 +191,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--journal-size",
         type=positive,
-        default=journal.DEFAULT_SIZE,
+        default=request_journal.DEFAULT_SIZE,
         metavar="N",
         help="how many requests GET /__mock__/requests keeps (default: %(default)s)",
     )

@@ -5,22 +5,24 @@ credentials and validated (and trimmed) its parameters and body against the spec
 is what Connexion's own app layer would do: hand the handler its inputs and write its answer.
 That layer builds its parameter-injecting decorators anew on every request, which cost more
 than the rest of a request together; this one works out once per operation what to pass.
+Handlers are found by the resolver `handler_resolver` makes: operation `getPackage` is the
+function `get_package` of the spec's module (`handlers` or `admin`).
 """
 
 from __future__ import annotations
 
-import json
+import re
 import typing as t
 from dataclasses import dataclass
+from types import ModuleType
 
-import msgspec
-from connexion.context import context, operation
-from connexion.middleware.abstract import ROUTING_CONTEXT
+from connexion.resolver import Resolver
 from starlette.datastructures import URL, QueryParams
-from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
-from patchworks_mock import mock, validation
+from patchworks_mock import connexion_internals, errors, validation
+from patchworks_mock.instance import MockInstance, serving
+from patchworks_mock.responses import send_error, send_json
 
 # What a handler returns: a body, or (body, status), or (body, status, headers).
 Answer = dict | tuple[dict, int] | tuple[dict, int, dict[str, str]]
@@ -38,8 +40,9 @@ class Call:
     user_id: int | None  # whose credentials were sent
 
     @property
-    def mock(self) -> mock.Mock:
-        return mock.of(self.scope)
+    def instance(self) -> MockInstance:
+        """The running instance that serves this request (its sandbox, with isolated keys)."""
+        return serving(self.scope)
 
     @property
     def url(self) -> URL:
@@ -54,7 +57,7 @@ class _Plan:
     defaults: dict[str, t.Any]  # every query parameter of the spec, with its default
     has_body: bool
 
-    def params(self, given: validation.Params) -> dict[str, t.Any]:
+    def params(self, given: connexion_internals.Params) -> dict[str, t.Any]:
         """Path and query parameters of the spec, typed, defaults filled in."""
         params = {
             name: given.typed_query.get(name, default) for name, default in self.defaults.items()
@@ -64,39 +67,20 @@ class _Plan:
 
 
 def _plan() -> _Plan:
-    """The plan of the operation being served (Connexion's `operation` context)."""
-    return _Plan(
-        handler=operation.function,
-        defaults={
-            p["name"]: p.get("schema", {}).get("default")
-            for p in operation.parameters
-            if p["in"] == "query"
-        },
-        has_body=bool(operation.request_body),
+    """The plan of the operation being served."""
+    served = connexion_internals.current_operation()
+    return _Plan(served.function, served.query_defaults, served.has_body)
+
+
+def _snake_case(operation_id: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+
+
+def handler_resolver(module: ModuleType) -> Resolver:
+    """Connexion's resolver for the handlers in `module`, one function per operation id."""
+    return Resolver(
+        function_resolver=lambda operation_id: getattr(module, _snake_case(operation_id))
     )
-
-
-def encode(body: t.Any) -> bytes:
-    """JSON as Laravel writes it, without spaces; msgspec takes a tenth of the time of `json`."""
-    try:
-        return msgspec.json.encode(body)
-    except UnicodeEncodeError:  # a lone surrogate, which a `\ud800` escape in a body can make
-        return json.dumps(body, separators=(",", ":")).encode()
-
-
-async def send_json(send: Send, status: int, body: t.Any, headers: dict[str, str]) -> None:
-    """Answer with `body` as JSON, from any ASGI app or middleware."""
-    payload = encode(body)
-    raw_headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-        *(
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in headers.items()
-        ),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -127,20 +111,22 @@ class Dispatch:
         # out a path ending in a newline: Starlette's router routes it (a regex `$` matches
         # before a final newline) but Connexion's security and validation pass it by. Laravel's
         # router, whose `$` does not match there, answers it 404 too.
-        if not validation.was_checked(scope):
-            raise HTTPException(status_code=404)
-        routed = scope["extensions"][ROUTING_CONTEXT]
-        key = (routed["api_base_path"], routed["operation_id"])
+        if not connexion_internals.was_checked(scope):
+            # URL() reads the path as Laravel's router does: without a final newline.
+            path = URL(scope=scope).path
+            await send_error(send, errors.NotFound(errors.route_not_found(path)))
+            return
+        key = connexion_internals.routed_operation(scope)
         plan = self.plans.get(key)
         if plan is None:
             plan = self.plans[key] = _plan()
-        given = validation.params_of(scope)
+        given = connexion_internals.params_of(scope)
         call = Call(
             scope=scope,
             params=plan.params(given),
             query=given.query,
             body=validation.body_of(scope) if plan.has_body else None,
-            user_id=context.get("user"),
+            user_id=connexion_internals.authenticated_user(),
         )
         answer = await plan.handler(call)
         status, headers = 200, {}

@@ -1,12 +1,13 @@
-"""`serve --state-file`: state that survives a crash.
+"""`serve --state-file`: state that survives a crash, as the store's durability backend.
 
 The state file is a fixture document (a snapshot) beside a journal of JSON lines, one per
-acknowledged write, naming the records it changed and their new contents. A write is appended
-and fsync'ed before its answer is sent, so an answered write is never lost; replaying the
-journal onto the snapshot gives the state back. A torn last line (a crash mid-append) belongs to
-a write that was never answered and is dropped. Snapshots are written to a temporary file,
-fsync'ed and renamed over the old one, so the file is whole at every moment; the journal is
-folded into a new snapshot at start, and whenever the state is replaced through the admin API.
+committed write, naming the records it changed and their new contents. The store commits each
+write here before it applies it (see `store.py`), and the write is answered only after that, so
+an answered write is never lost; replaying the journal onto the snapshot gives the state back.
+A torn last line (a crash mid-append) belongs to a write that was never answered and is
+dropped. Snapshots are written to a temporary file, fsync'ed and renamed over the old one, so
+the file is whole at every moment; the journal is folded into a new snapshot at start, and
+whenever the whole state is replaced (a reset, or a state put through the admin API).
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ import json
 import os
 from pathlib import Path
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from patchworks_mock import fixtures, mock
-from patchworks_mock.store import Store, as_record
-
-READS = {"GET", "HEAD", "OPTIONS"}
+from patchworks_mock import fixtures
+from patchworks_mock.changes import Change
+from patchworks_mock.records import as_record
+from patchworks_mock.store import Store
 
 
 def _fsync_directory(path: Path) -> None:
@@ -32,7 +31,7 @@ def _fsync_directory(path: Path) -> None:
 
 
 class StateFile:
-    """A snapshot file and its journal (`PATH.journal`)."""
+    """A snapshot file and its journal (`PATH.journal`): a store's durability backend."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -74,12 +73,17 @@ class StateFile:
         self.journal.unlink(missing_ok=True)
         _fsync_directory(self.path.parent)
 
-    def append(self, store: Store, changed: list[tuple[str, int]]) -> None:
-        """Journal the current contents of the changed records, durably."""
-        entry = []
-        for name, record_id in changed:
-            record = getattr(store, name).get(record_id)
-            entry.append([name, record_id, None if record is None else as_record(record)])
+    def commit(self, change: Change) -> None:
+        """Keep a write for good: its rows as a journal line, or a whole new snapshot."""
+        if change.replacement is not None:
+            self.write_snapshot(fixtures.dump(change.replacement))
+            return
+        entry = [
+            [name, record_id, None if record is None else as_record(record)]
+            for name, record_id, record in change.rows
+        ]
+        if not entry:
+            return
         if self._journal_fd is None:
             self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             _fsync_directory(self.path.parent)
@@ -92,40 +96,12 @@ class StateFile:
             self._journal_fd = None
 
 
-def start(state_file: StateFile, store: Store) -> None:
-    """Fold what was saved into a fresh snapshot of `store`, and start recording its writes."""
+def open_store(path: str | Path, initial: fixtures.Document | fixtures.FixtureFile) -> Store:
+    """The store saved at `path` (else `initial`'s), saved there again as one snapshot, with
+    every later write committed there first."""
+    state_file = StateFile(path)
+    saved = state_file.read()
+    store = initial.store() if saved is None else fixtures.load(saved, str(path))
     state_file.write_snapshot(fixtures.dump(store))
-    store.take_changes()
-
-
-class Persist:
-    """ASGI middleware: make each write durable before its answer starts."""
-
-    def __init__(self, app: ASGIApp, state_file: StateFile, saved_store: Store) -> None:
-        self.app = app
-        self.state_file = state_file
-        self._saved_store = saved_store
-
-    def save(self, current: mock.Mock) -> None:
-        store = current.store
-        if store is not self._saved_store:  # replaced or reset: a new snapshot
-            self.state_file.write_snapshot(fixtures.dump(store))
-            store.take_changes()
-            self._saved_store = store
-            return
-        changed = store.take_changes()
-        if changed:
-            self.state_file.append(store, changed)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in READS:
-            await self.app(scope, receive, send)
-            return
-        current = mock.of(scope)
-
-        async def send_after_saving(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self.save(current)
-            await send(message)
-
-        await self.app(scope, receive, send_after_saving)
+    store.durability = state_file
+    return store

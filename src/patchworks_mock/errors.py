@@ -1,6 +1,8 @@
-"""The errors the API answers with, in Laravel's shapes, and the one table of their wording.
+"""The errors the mock answers with, in Laravel's shapes, and the one table of their wording.
 
-Handlers and the store raise these; `app.py` renders each as the JSON body Laravel would send.
+The store, the handlers, the validators and the fault layer raise or build these; every error
+answer the mock sends, its own or Connexion's and Starlette's (`framework_error`), is one of
+them, written by `responses.py`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ UNAUTHENTICATED = "Unauthenticated."
 SERVER_ERROR = "Server Error"
 BAD_CREDENTIALS = "These credentials do not match our records."
 UNSUPPORTED_MEDIA_TYPE = "Unsupported Media Type: the request body must be application/json."
+BODY_NOT_OBJECT = "The request body must be a JSON object."
+BODY_NOT_UTF8 = "The request body is not valid UTF-8."
 
 
 class ApiError(Exception):
@@ -22,10 +26,14 @@ class ApiError(Exception):
 
     status = 500
 
-    def __init__(self, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, headers: dict[str, str] | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+        if status is not None:
+            self.status = status
 
     def body(self) -> dict:
         return {"message": self.message}
@@ -55,6 +63,10 @@ class Unauthenticated(ApiError):
     status = 401
 
 
+class MethodNotAllowed(ApiError):
+    status = 405
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
 
@@ -64,14 +76,9 @@ class Invalid(ApiError):
 
     status = 422
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None) -> None:
         self.errors = errors
-        messages = [m for field_messages in errors.values() for m in field_messages]
-        summary = messages[0]
-        if len(messages) > 1:
-            more = len(messages) - 1
-            summary += f" (and {more} more error{'s' if more > 1 else ''})"
-        super().__init__(summary)
+        super().__init__(message or _summary(errors))
 
     @classmethod
     def field(cls, field: str, message: str) -> Invalid:
@@ -79,6 +86,16 @@ class Invalid(ApiError):
 
     def body(self) -> dict:
         return {"message": self.message, "errors": self.errors}
+
+
+def _summary(errors: dict[str, list[str]]) -> str:
+    """Laravel's `message` of a 422: the first message, and "(and N more errors)"."""
+    messages = [m for field_messages in errors.values() for m in field_messages]
+    summary = messages[0]
+    if len(messages) > 1:
+        more = len(messages) - 1
+        summary += f" (and {more} more error{'s' if more > 1 else ''})"
+    return summary
 
 
 def attribute(field: str) -> str:
@@ -96,6 +113,29 @@ def prohibited(field: str) -> str:
 
 def must_be(field: str, kind: str) -> str:
     return f"The {attribute(field)} field must be {kind}."
+
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "an array",
+    "array": "an array",
+}
+
+
+def must_be_type(field: str, json_type: str) -> str:
+    """Laravel's sentence for a value of the wrong JSON type (PHP calls objects arrays)."""
+    return must_be(field, _TYPE_WORDS.get(json_type, f"of type {json_type}"))
+
+
+def invalid_choice(field: str) -> str:
+    return f"The selected {attribute(field)} is invalid."
+
+
+def invalid(field: str) -> str:
+    return f"The {attribute(field)} field is invalid."
 
 
 def too_long(field: str, limit: int) -> str:
@@ -123,6 +163,14 @@ def not_allowed(kind: str, requested: list[str], allowed: list[str]) -> str:
     )
 
 
+def not_allowed_by_spec(kind: str) -> str:
+    return f"Requested {kind} is not allowed."
+
+
+def body_not_json(reason: Exception) -> str:
+    return f"The request body is not valid JSON: {reason}."
+
+
 def route_not_found(path: str) -> str:
     return f"The route {path.lstrip('/')} could not be found."
 
@@ -144,3 +192,74 @@ PACKAGE_DELETED = "Package deleted successfully."
 FLOW_VERSION_REMOVED = "Flow version removed from package successfully."
 ENVIRONMENT_REMOVED = "Virtual environment removed from package successfully."
 LOGGED_IN = "You have successfully logged in."
+
+
+# The mock's own endpoints (`/__mock__/...`).
+STATE_RESET = "The state was reset to the fixtures loaded at start."
+JOURNAL_CLEARED = "The request journal is empty."
+FAULTS_CLEARED = "No faults are planned."
+
+# Answers made on purpose (`Prefer: code=...`, planned faults, error rate, throttle).
+SIMULATED = {
+    400: "Bad Request",
+    401: UNAUTHENTICATED,
+    403: "This action is unauthorized.",
+    404: "Not Found",
+    415: UNSUPPORTED_MEDIA_TYPE,
+    422: "The given data was invalid.",
+    429: "Too Many Attempts.",
+    500: SERVER_ERROR,
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def simulated(status: int, headers: dict[str, str] | None = None) -> ApiError:
+    """The answer of a fault made on purpose: `status`, with the body Laravel would send."""
+    message = SIMULATED.get(status, f"Simulated error {status}.")
+    if status == 422:
+        return Invalid({}, message)
+    return ApiError(message, headers, status=status)
+
+
+def preference_not_a_number(name: str, value: str) -> str:
+    return f"Prefer: {name}={value} must be a whole number."
+
+
+def delay_over_limit(delay: int, limit: int) -> str:
+    return f"Prefer: delay={delay} is over the limit of {limit} ms."
+
+
+def code_not_simulated(code: int, method: str, path: str, documented: list[int]) -> str:
+    listed = ", ".join(str(c) for c in documented)
+    return (
+        f"Prefer: code={code} cannot be simulated for {method} {path}: "
+        f"choose 429, a 5xx, or an error status it documents ({listed})."
+    )
+
+
+def framework_error(
+    status: int,
+    method: str,
+    path: str,
+    allowed: list[str],
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> ApiError:
+    """The Laravel answer for an error Connexion or Starlette raised: routing (404, 405 with
+    every method the path has in `Allow`), security (401), content type (415), anything else
+    with its own detail; a 5xx is the generic server error."""
+    headers = dict(headers or {})
+    if status == 401:
+        return Unauthenticated(UNAUTHENTICATED, headers)
+    if status == 404:
+        return NotFound(route_not_found(path), headers)
+    if status == 405:
+        headers["Allow"] = ", ".join(allowed)
+        return MethodNotAllowed(method_not_allowed(method, path, allowed), headers)
+    if status == 415:
+        return UnsupportedMediaType(UNSUPPORTED_MEDIA_TYPE, headers)
+    if status >= 500:
+        return ApiError(SERVER_ERROR, status=500)
+    return ApiError(detail or "Bad Request", headers, status=status)

@@ -10,32 +10,15 @@ handlers, so it changes no state. Randomness comes from one seeded generator.
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 import random
 import re
 import time
 from dataclasses import dataclass, field
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from patchworks_mock import errors, mock, routes
-from patchworks_mock.dispatch import send_json
+from patchworks_mock import errors, spec
 
 MAX_DELAY_MS = 60_000
-FAULT_MESSAGES = {
-    400: "Bad Request",
-    401: errors.UNAUTHENTICATED,
-    403: "This action is unauthorized.",
-    404: "Not Found",
-    415: errors.UNSUPPORTED_MEDIA_TYPE,
-    422: "The given data was invalid.",
-    429: "Too Many Attempts.",
-    500: errors.SERVER_ERROR,
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
 _PREFERENCE = re.compile(r"\s*(code|delay)\s*=\s*([^,;\s]*)\s*")
 
 
@@ -97,34 +80,23 @@ def preferences(header: str | None) -> dict[str, int]:
             continue
         name, value = match.groups()
         if not value.isdigit():
-            raise PreferenceError(f"Prefer: {name}={value} must be a whole number.")
+            raise PreferenceError(errors.preference_not_a_number(name, value))
         found[name] = int(value)
     return found
-
-
-def fault_body(status: int) -> dict:
-    body = {"message": FAULT_MESSAGES.get(status, f"Simulated error {status}.")}
-    if status == 422:
-        body["errors"] = {}
-    return body
 
 
 def check_preferences(wanted: dict[str, int], method: str, path: str) -> None:
     """Refuse what cannot be simulated here, with a sentence that says why."""
     delay = wanted.get("delay", 0)
     if delay > MAX_DELAY_MS:
-        raise PreferenceError(f"Prefer: delay={delay} is over the limit of {MAX_DELAY_MS} ms.")
+        raise PreferenceError(errors.delay_over_limit(delay, MAX_DELAY_MS))
     code = wanted.get("code")
     if code is None:
         return
-    route = routes.find(path)
-    documented = route.statuses.get(method, frozenset()) if route else frozenset()
+    documented = spec.documented_statuses(method, path)
     if code < 400 or (code not in documented and code != 429 and not 500 <= code <= 599):
-        listed = ", ".join(str(c) for c in sorted(c for c in documented if c >= 400))
-        raise PreferenceError(
-            f"Prefer: code={code} cannot be simulated for {method} {path}: "
-            f"choose 429, a 5xx, or an error status it documents ({listed})."
-        )
+        errors_documented = sorted(c for c in documented if c >= 400)
+        raise PreferenceError(errors.code_not_simulated(code, method, path, errors_documented))
 
 
 class Throttle:
@@ -146,74 +118,3 @@ class Throttle:
         self.windows[key] = (started, count)
         reset = max(1, round(started + self.limit.seconds - now))
         return self.limit.requests - count, reset
-
-
-class Faults:
-    """ASGI middleware applying `Prefer` and the server-wide fault settings to API requests."""
-
-    def __init__(self, app: ASGIApp, settings: FaultSettings) -> None:
-        self.app = app
-        self.settings = settings
-        self.throttle = Throttle(settings.rate_limit) if settings.rate_limit else None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/__mock__/"):
-            await self.app(scope, receive, send)
-            return
-        prefer = credential = None
-        for name, value in scope["headers"]:  # ASGI header names are lower case
-            if name == b"prefer":
-                prefer = value.decode("latin-1")
-            elif name == b"authorization":
-                credential = value.decode("latin-1")
-        extra: dict[str, str] = {}
-        if self.throttle is not None:
-            key = credential or str((scope.get("client") or ("?",))[0])
-            remaining, reset = self.throttle.hit(key)
-            extra = {
-                "X-RateLimit-Limit": str(self.throttle.limit.requests),
-                "X-RateLimit-Remaining": str(max(remaining, 0)),
-            }
-            if remaining < 0:
-                extra["Retry-After"] = str(reset)
-                await send_json(send, 429, fault_body(429), extra)
-                return
-        try:
-            wanted = preferences(prefer)
-            check_preferences(wanted, scope["method"], scope["path"])
-        except PreferenceError as exc:
-            await send_json(send, 400, {"message": str(exc)}, extra)
-            return
-        delay_ms = wanted.get("delay", 0)
-        if self.settings.latency_ms:
-            delay_ms += self.settings.random.randint(*self.settings.latency_ms)
-        if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
-        status = wanted.get("code")
-        planned = take_planned(mock.of(scope).planned_faults, scope["method"], scope["path"])
-        if status is None and planned is not None:
-            status = planned.status
-            if planned.retry_after is not None:
-                extra["Retry-After"] = str(planned.retry_after)
-        if (
-            status is None
-            and self.settings.error_rate
-            and self.settings.random.random() < self.settings.error_rate
-        ):
-            status = self.settings.random.choice((500, 503))
-        if status is not None:
-            await send_json(send, status, fault_body(status), extra)
-            return
-        if not extra:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_limits(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *((k.lower().encode(), v.encode()) for k, v in extra.items()),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_limits)

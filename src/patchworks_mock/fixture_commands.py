@@ -13,8 +13,8 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from patchworks_mock import export, fixtures
+from patchworks_mock.cli_common import USAGE_ERROR, fail
 from patchworks_mock.generate import check_sizes, generate
-from patchworks_mock.usage import USAGE_ERROR, fail
 
 PROBLEMS = 1
 

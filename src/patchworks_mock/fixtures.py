@@ -25,11 +25,10 @@ import jsonschema
 import jsonschema_rs
 import msgspec
 
-from patchworks_mock import paths
+from patchworks_mock import bundled
 from patchworks_mock.generate import generate
-from patchworks_mock.store import (
+from patchworks_mock.records import (
     COLLECTIONS,
-    DEFAULT_PRIORITY,
     DEPLOYED,
     Deployment,
     Flow,
@@ -37,11 +36,11 @@ from patchworks_mock.store import (
     FlowVersionDeployment,
     Integer,
     Package,
-    Store,
     User,
     VirtualEnvironment,
     as_record,
 )
+from patchworks_mock.store import DEFAULT_PRIORITY, Store
 
 __all__ = [
     "COLLECTIONS",
@@ -80,7 +79,7 @@ class UnreadableFixture(FixtureError):
 
 @cache
 def _schema() -> dict:
-    return json.loads(paths.FIXTURE_SCHEMA.read_text(encoding="utf-8"))
+    return json.loads(bundled.FIXTURE_SCHEMA.read_text(encoding="utf-8"))
 
 
 @cache

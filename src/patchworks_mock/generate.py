@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from patchworks_mock import laravel
-from patchworks_mock.store import DEPLOYED, INACTIVE
+from patchworks_mock.records import DEPLOYED, INACTIVE
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 HOUR = 3600

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from patchworks_mock import errors, mock, query, render
+from patchworks_mock import errors, instance, query, render
 from patchworks_mock.dispatch import Call
 
 
 async def _page_of_packages(call: Call, deployed_only: bool) -> dict:
-    store = call.mock.store
+    store = call.instance.store
     asked = query.parse(call.query)
     page, per_page = call.params["page"], call.params["per_page"]
     packages, total = store.list_packages(
@@ -31,7 +31,7 @@ async def list_packages(call: Call) -> dict:
 
 
 async def create_package(call: Call) -> tuple:
-    store = call.mock.store
+    store = call.instance.store
     package = store.create_package(call.body["name"], call.body.get("notes"), call.user_id)
     url = call.url
     location = str(url.replace(query="", path=f"{url.path}/{package.id}"))
@@ -39,30 +39,30 @@ async def create_package(call: Call) -> tuple:
 
 
 async def get_package(call: Call) -> dict:
-    store = call.mock.store
+    store = call.instance.store
     asked = query.parse(call.query)
     return {"data": render.package(store, store.package(call.params["package"]), asked.includes)}
 
 
 async def update_package(call: Call) -> dict:
-    store = call.mock.store
+    store = call.instance.store
     changes = {k: call.body[k] for k in ("name", "notes") if k in call.body}
     return {"data": render.package(store, store.update_package(call.params["package"], changes))}
 
 
 async def delete_package(call: Call) -> dict:
-    call.mock.store.delete_package(call.params["package"])
+    call.instance.store.delete_package(call.params["package"])
     return {"message": errors.PACKAGE_DELETED}
 
 
 async def compare_package(call: Call) -> dict:
-    store = call.mock.store
+    store = call.instance.store
     rows = store.compare(call.params["package"], call.params["virtual_environment"])
     return {"data": [render.compare_row(store, row) for row in rows]}
 
 
 async def deploy_package(call: Call) -> dict:
-    store = call.mock.store
+    store = call.instance.store
     deployment = store.deploy(
         call.params["package"],
         call.params["virtual_environment"],
@@ -74,7 +74,7 @@ async def deploy_package(call: Call) -> dict:
 
 
 async def add_flow_version(call: Call) -> dict:
-    store = call.mock.store
+    store = call.instance.store
     updated = store.add_version(
         call.params["package"], call.params["flow_version"], call.body.get("priority")
     )
@@ -82,19 +82,21 @@ async def add_flow_version(call: Call) -> dict:
 
 
 async def remove_flow_version(call: Call) -> dict:
-    call.mock.store.remove_version(call.params["package"], call.params["flow_version"])
+    call.instance.store.remove_version(call.params["package"], call.params["flow_version"])
     return {"message": errors.FLOW_VERSION_REMOVED}
 
 
 async def remove_virtual_environment(call: Call) -> dict:
-    call.mock.store.remove_environment(call.params["package"], call.params["virtual_environment"])
+    call.instance.store.remove_environment(
+        call.params["package"], call.params["virtual_environment"]
+    )
     return {"message": errors.ENVIRONMENT_REMOVED}
 
 
 async def login(call: Call) -> tuple:
-    current = call.mock
-    user = current.store.user_by_email(call.body["username"])
+    serving = call.instance
+    user = serving.store.user_by_email(call.body["username"])
     if user is None or user.password != call.body["password"]:
         raise errors.Unauthenticated(errors.BAD_CREDENTIALS)
-    token = current.issue_token(user.id)
-    return {"message": errors.LOGGED_IN, "token": token, "expires_in": mock.TOKEN_LIFETIME}, 200
+    token = serving.issue_token(user.id)
+    return {"message": errors.LOGGED_IN, "token": token, "expires_in": instance.TOKEN_LIFETIME}, 200

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from patchworks_mock import fixtures, paths
+from patchworks_mock import bundled, fixtures
 from patchworks_mock.faults import PlannedFault
-from patchworks_mock.mock import Mock
+from patchworks_mock.instance import MockInstance
 
 API_KEY = "patchworks-mock-test-key"
 MARKER = "patchworks_fixtures"
@@ -31,7 +31,7 @@ MARKER = "patchworks_fixtures"
 class PatchworksMock:
     """What a test gets: where the mock is, its key, and its state, journal and faults."""
 
-    def __init__(self, url: str, state: Mock) -> None:
+    def __init__(self, url: str, state: MockInstance) -> None:
         self.url = url
         self.api_key = API_KEY
         self.headers = {"Authorization": API_KEY, "Accept": "application/json"}
@@ -110,11 +110,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def _patchworks_mock_server(pytestconfig: pytest.Config) -> Iterator[tuple[str, Mock]]:
+def _patchworks_mock_server(pytestconfig: pytest.Config) -> Iterator[tuple[str, MockInstance]]:
     from patchworks_mock.app import create_app  # connexion loads only when a test asks for it
     from patchworks_mock.server import BackgroundServer
 
-    path = pytestconfig.getoption("--patchworks-fixtures") or paths.DEFAULT_FIXTURES
+    path = pytestconfig.getoption("--patchworks-fixtures") or bundled.DEFAULT_FIXTURES
     app = create_app(fixtures.FixtureFile(path), api_keys=[API_KEY])
     server = BackgroundServer(app).start()
     try:
@@ -125,7 +125,7 @@ def _patchworks_mock_server(pytestconfig: pytest.Config) -> Iterator[tuple[str, 
 
 @pytest.fixture
 def patchworks_mock(
-    _patchworks_mock_server: tuple[str, Mock], request: pytest.FixtureRequest
+    _patchworks_mock_server: tuple[str, MockInstance], request: pytest.FixtureRequest
 ) -> PatchworksMock:
     url, state = _patchworks_mock_server
     handle = PatchworksMock(url, state)

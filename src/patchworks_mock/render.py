@@ -12,16 +12,15 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import URL, QueryParams
 
-from patchworks_mock.store import (
-    CompareRow,
+from patchworks_mock.records import (
     Deployment,
     FlowVersion,
     FlowVersionDeployment,
     Package,
-    Store,
     User,
     VirtualEnvironment,
 )
+from patchworks_mock.store import CompareRow, Store
 
 NO_INCLUDES: dict = {}
 ON_EACH_SIDE = 3  # Laravel's default `onEachSide` for the page window

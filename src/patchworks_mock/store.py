@@ -1,123 +1,49 @@
 """The in-memory state of one Patchworks account and every domain rule that changes it.
 
-Handlers call these methods and render what they return; nothing else mutates the state. Each
+Handlers call these methods and render what they return; nothing else changes the state. Each
 method runs to completion without awaiting, so on the event loop every request sees and leaves
 a consistent state. Indexes keep list and get requests proportional to the page they return.
+
+Every write goes one way (`_write`): a domain method stages the rows it puts and deletes as a
+`Change`, without touching anything; the durability backend commits the change (a no-op in
+memory); only then are the rows applied to the tables and their indexes. A commit that fails
+raises before anything is applied, so the state stays as it was.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Literal, get_args
 
-import msgspec
+from msgspec.structs import replace
 
 from patchworks_mock import errors
+from patchworks_mock.changes import Change, Durability, InMemory
 from patchworks_mock.laravel import now
-
-COLLECTIONS = (
-    "users",
-    "flows",
-    "flow_versions",
-    "virtual_environments",
-    "packages",
-    "deployments",
-    "flow_version_deployments",
+from patchworks_mock.records import (
+    COLLECTIONS,
+    DEPLOYED,
+    DRAFT,
+    INACTIVE,
+    Deployment,
+    Flow,
+    FlowVersion,
+    FlowVersionDeployment,
+    Package,
+    Record,
+    User,
+    VirtualEnvironment,
 )
+from patchworks_mock.sorted_index import KEPT_FILTERS, ORDERS, SortedIndex, name_contains
+
 DEFAULT_PRIORITY = 50
-# A flow version deployment's status; msgspec decodes each as one of these two objects.
-Status = Literal["deployed", "inactive"]
-DEPLOYED, INACTIVE = get_args(Status)
-DRAFT = "draft"
 # kept in id order, the order the API creates them in (the others in the fixtures' order)
 _ID_ORDER = frozenset({"packages", "deployments", "flow_version_deployments"})
 _ID = attrgetter("id")
-
-# JSON Schema's integers include 1.0: a number stays as the fixture document wrote it.
-Integer = int | float
 _KEY = re.compile(r"[0-9]{1,18}")
-
-
-class _Record(msgspec.Struct, gc=False):
-    """A row, named as the fixture document names it, so that msgspec decodes files into rows.
-
-    Rows hold only strings, numbers and dicts of numbers, never each other, so the cycle
-    collector need not track them: less memory, and nothing for its passes to walk. Each class
-    is keyword-only, so that the fields a document may leave out have defaults in place.
-    """
-
-
-class User(_Record, kw_only=True):
-    id: Integer
-    name: str
-    email: str
-    password: str
-    created_at: str
-    updated_at: str
-
-
-class Flow(_Record, kw_only=True):
-    id: Integer
-    name: str
-    created_at: str
-    updated_at: str
-
-
-class FlowVersion(_Record, kw_only=True):
-    id: Integer
-    flow_id: Integer
-    iteration: Integer
-    created_at: str
-    updated_at: str
-
-
-class VirtualEnvironment(_Record, kw_only=True):
-    id: Integer
-    name: str
-    type: str
-    created_at: str
-    updated_at: str
-
-
-class Package(_Record, kw_only=True):
-    id: Integer
-    name: str
-    notes: str | None = None
-    created_by_id: Integer | None = None
-    created_at: str
-    updated_at: str
-    first_deployed_at: str | None = None
-    # flow version id -> priority, in the order the versions were added
-    members: dict[Integer, Integer] = msgspec.field(default_factory=dict)
-
-
-class Deployment(_Record, kw_only=True):
-    """A package deployed to a virtual environment: who, when, with which notes."""
-
-    id: Integer
-    package_id: Integer
-    virtual_environment_id: Integer
-    user_id: Integer | None = None
-    notes: str | None = None
-    created_at: str
-    updated_at: str
-
-
-class FlowVersionDeployment(_Record, kw_only=True):
-    """A flow version put into a virtual environment; `deployed` until a newer one replaces it."""
-
-    id: Integer
-    flow_version_id: Integer
-    virtual_environment_id: Integer
-    deployment_id: Integer | None = None
-    status: Status
-    deployed_by: Integer | None = None
-    created_at: str
-    updated_at: str
 
 
 @dataclass(slots=True)
@@ -133,102 +59,45 @@ class CompareRow:
         )
 
 
-def as_record(record) -> dict:
-    """A record in the fixture document's form (a package lists its flow versions)."""
-    fields = msgspec.structs.asdict(record)
-    if isinstance(record, Package):
-        members = fields.pop("members")
-        fields["flow_versions"] = [
-            {"flow_version_id": fv, "priority": priority} for fv, priority in members.items()
-        ]
-    return fields
+def _insert_sorted(ids: list[int], value: int) -> None:
+    """Keep `ids` in ascending order; new ids are the largest, so usually an append."""
+    if not ids or ids[-1] < value:
+        ids.append(value)
+    else:
+        ids.insert(bisect_left(ids, value), value)
 
 
-class SortedIndex:
-    """Package ids kept in one order, so that a page is a slice, not a sort.
-
-    It holds every package (or those with ids `among`), or only those `where` accepts. It
-    sorts on first use, not when the store is loaded: most resets and sandboxes are never
-    listed in most of the orders, and sorting 100,000 names takes a noticeable time.
-    """
-
-    def __init__(
-        self,
-        key: Callable[[Package], tuple],
-        packages: dict[int, Package],
-        among: Iterable[int] | None = None,
-        where: Callable[[Package], bool] | None = None,
-    ) -> None:
-        self._key = key
-        # What it holds, read when it is first used.
-        self._packages = packages
-        self._among = among
-        self._where = where
-        self._sorted: list[tuple] | None = None
-
-    def entries(self) -> list[tuple]:
-        if self._sorted is None:
-            held = (
-                self._packages.values()
-                if self._among is None
-                else map(self._packages.__getitem__, self._among)
-            )
-            if self._where is not None:
-                held = filter(self._where, held)
-            self._sorted = sorted(map(self._key, held))
-        return self._sorted
-
-    def add(self, package: Package) -> None:
-        if self._sorted is not None and (self._where is None or self._where(package)):
-            insort(self._sorted, self._key(package))
-
-    def discard(self, package: Package) -> None:
-        if self._sorted is None:
-            return
-        entry = self._key(package)
-        at = bisect_left(self._sorted, entry)
-        if at < len(self._sorted) and self._sorted[at] == entry:
-            del self._sorted[at]
-
-    def __len__(self) -> int:
-        return len(self.entries())
-
-    def page(self, offset: int, limit: int, descending: bool = False) -> list[int]:
-        entries = self.entries()
-        if descending:
-            end = len(entries) - offset
-            chosen = entries[max(end - limit, 0) : max(end, 0)][::-1]
-        else:
-            chosen = entries[offset : offset + limit]
-        return [entry[-1] for entry in chosen]
+def _remove_sorted(ids: list[int], value: int) -> None:
+    at = bisect_left(ids, value)
+    if at < len(ids) and ids[at] == value:
+        del ids[at]
 
 
-def _by_id(package: Package) -> tuple:
-    return (package.id,)
+class _Staged:
+    """The rows one write puts or deletes, and the ids it takes, before anything is applied."""
 
+    def __init__(self, next_ids: Mapping[str, int]) -> None:
+        self._next_ids = next_ids
+        self.change = Change()
 
-def _by_name(package: Package) -> tuple:
-    # MySQL's default collation compares case-insensitively; ties keep id order.
-    return (package.name.casefold(), package.id)
+    def new_id(self, collection: str) -> int:
+        """Like an auto-increment column: never an id used before, even a deleted one's."""
+        value = self.change.next_ids.get(collection) or self._next_ids.get(collection, 1)
+        self.change.next_ids[collection] = value + 1
+        return value
 
+    def put(self, collection: str, row: Record) -> None:
+        self.change.rows.append((collection, row.id, row))
 
-_ORDERS = {"id": _by_id, "name": _by_name}
-_KEPT_FILTERS = 8  # name filters whose matches are kept up to date; each holds up to every id
-
-
-def _name_contains(needles: tuple[str, ...]) -> Callable[[Package], bool]:
-    """spatie's partial filter: the name contains any of the (casefolded) needles, ignoring
-    case as MySQL's default collation does."""
-    if len(needles) == 1:  # the usual case, and several times as fast without `any`
-        (needle,) = needles
-        return lambda package: needle in package.name.casefold()
-    return lambda package: any(n in package.name.casefold() for n in needles)
+    def delete(self, collection: str, row_id: int) -> None:
+        self.change.rows.append((collection, row_id, None))
 
 
 class Store:
     """All records of one account, their indexes, and the operations of the Packages API."""
 
-    def __init__(self) -> None:
+    def __init__(self, durability: Durability | None = None) -> None:
+        self.durability: Durability = durability or InMemory()
         self.users: dict[int, User] = {}
         self.flows: dict[int, Flow] = {}
         self.flow_versions: dict[int, FlowVersion] = {}
@@ -237,24 +106,23 @@ class Store:
         self.deployments: dict[int, Deployment] = {}
         self.flow_version_deployments: dict[int, FlowVersionDeployment] = {}
         self._next_id: dict[str, int] = {}
+        # Each list of ids below is kept in ascending order, the order records were made in.
         self._deployments_of_package: dict[int, list[int]] = {}
         # The indexes read these two dicts when they first sort: change them in place only.
         # Each order has an index of all packages and one of the deployed ones; name filters
         # in use have theirs too, under (order, needles), kept up to date with the others.
         self._all: dict[str | tuple, SortedIndex] = {
-            key: SortedIndex(by, self.packages) for key, by in _ORDERS.items()
+            key: SortedIndex(by, self.packages) for key, by in ORDERS.items()
         }
         self._deployed: dict[str | tuple, SortedIndex] = {
             key: SortedIndex(by, self.packages, among=self._deployments_of_package)
-            for key, by in _ORDERS.items()
+            for key, by in ORDERS.items()
         }
         self._fvds_of_version: dict[int, list[int]] = {}
         self._live_count: dict[int, int] = {}  # flow version id -> its `deployed` fvds
         self._fvds_of_deployment: dict[int, list[int]] = {}
         self._live_fvd: dict[tuple[int, int], int] = {}  # (ve id, flow id) -> deployed fvd id
         self._last_fvd_in_environment: dict[int, int] = {}
-        # (collection, id) of every record a request changed, while someone records them
-        self.changed: dict[tuple[str, int], None] | None = None
 
     @classmethod
     def loaded(cls, records: Mapping[str, Iterable]) -> Store:
@@ -279,54 +147,98 @@ class Store:
             store._index_flow_version_deployment(fvd)
         return store
 
-    def _touch(self, collection: str, record_id: int) -> None:
-        if self.changed is not None:
-            self.changed[(collection, record_id)] = None
+    def next_ids(self) -> dict[str, int]:
+        """The id each collection gives its next new record."""
+        return dict(self._next_id)
 
-    def take_changes(self) -> list[tuple[str, int]]:
-        """The records changed since the last call; recording starts with the first call."""
-        taken = list(self.changed or ())
-        self.changed = {}
-        return taken
+    # -- the one write path -----------------------------------------------------------------
 
-    # -- building -------------------------------------------------------------------------
+    def _staged(self) -> _Staged:
+        return _Staged(self._next_id)
 
-    def new_id(self, collection: str) -> int:
-        """Like an auto-increment column: never an id used before, even a deleted one's."""
-        value = self._next_id.get(collection, 1)
-        self._next_id[collection] = value + 1
-        return value
+    def _write(self, change: Change) -> None:
+        """Commit `change`, then apply it; if the commit raises, nothing is applied."""
+        self.durability.commit(change)
+        if change.replacement is not None:
+            self._adopt(change.replacement)
+            return
+        for collection, row_id, row in change.rows:
+            table = getattr(self, collection)
+            old = table.get(row_id)
+            if old is not None:
+                self._unindex(old)
+            if row is None:
+                del table[row_id]
+            else:
+                table[row_id] = row
+                self._index(row)
+        self._next_id.update(change.next_ids)
 
-    def add_package(self, package: Package) -> None:
-        self.packages[package.id] = package
-        self._touch("packages", package.id)
-        for index in self._all.values():
-            index.add(package)
+    def replace_all(self, replacement: Store) -> None:
+        """Take on every record and index of `replacement` (a reset, or a new state)."""
+        self._write(Change(replacement=replacement))
 
-    def add_deployment(self, deployment: Deployment) -> None:
-        self.deployments[deployment.id] = deployment
-        self._touch("deployments", deployment.id)
-        of_package = self._deployments_of_package.setdefault(deployment.package_id, [])
-        of_package.append(deployment.id)
-        if len(of_package) == 1:
-            for index in self._deployed.values():
-                index.add(self.packages[deployment.package_id])
+    def _adopt(self, replacement: Store) -> None:
+        durability = self.durability
+        vars(self).update(vars(replacement))  # its indexes hold its tables: take them all
+        self.durability = durability
 
-    def add_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
-        self.flow_version_deployments[fvd.id] = fvd
-        self._touch("flow_version_deployments", fvd.id)
-        self._index_flow_version_deployment(fvd)
+    def _index(self, row: Record) -> None:
+        if isinstance(row, Package):
+            deployed = row.id in self._deployments_of_package
+            for index in (*self._all.values(), *(self._deployed.values() if deployed else ())):
+                index.add(row)
+        elif isinstance(row, Deployment):
+            of_package = self._deployments_of_package.setdefault(row.package_id, [])
+            _insert_sorted(of_package, row.id)
+            if len(of_package) == 1:  # the package is deployed now
+                for index in self._deployed.values():
+                    index.add(self.packages[row.package_id])
+        elif isinstance(row, FlowVersionDeployment):
+            self._index_flow_version_deployment(row)
+
+    def _unindex(self, row: Record) -> None:
+        if isinstance(row, Package):
+            deployed = row.id in self._deployments_of_package
+            for index in (*self._all.values(), *(self._deployed.values() if deployed else ())):
+                index.discard(row)
+        elif isinstance(row, Deployment):
+            of_package = self._deployments_of_package[row.package_id]
+            _remove_sorted(of_package, row.id)
+            if not of_package:  # the package is deployed no more
+                del self._deployments_of_package[row.package_id]
+                for index in self._deployed.values():
+                    index.discard(self.packages[row.package_id])
+        elif isinstance(row, FlowVersionDeployment):
+            self._unindex_flow_version_deployment(row)
 
     def _index_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
         fvd_id, version_id, environment_id = fvd.id, fvd.flow_version_id, fvd.virtual_environment_id
-        self._fvds_of_version.setdefault(version_id, []).append(fvd_id)
+        _insert_sorted(self._fvds_of_version.setdefault(version_id, []), fvd_id)
         if fvd.deployment_id is not None:
-            self._fvds_of_deployment.setdefault(fvd.deployment_id, []).append(fvd_id)
+            _insert_sorted(self._fvds_of_deployment.setdefault(fvd.deployment_id, []), fvd_id)
         if fvd.status == DEPLOYED:
             self._live_count[version_id] = self._live_count.get(version_id, 0) + 1
             self._live_fvd[(environment_id, self.flow_versions[version_id].flow_id)] = fvd_id
         if fvd_id > self._last_fvd_in_environment.get(environment_id, 0):
             self._last_fvd_in_environment[environment_id] = fvd_id
+
+    def _unindex_flow_version_deployment(self, fvd: FlowVersionDeployment) -> None:
+        """Undo `_index_flow_version_deployment`; the last one made in its VE stays the last,
+        as flow version deployments are changed but never deleted."""
+        version_id = fvd.flow_version_id
+        _remove_sorted(self._fvds_of_version[version_id], fvd.id)
+        if not self._fvds_of_version[version_id]:
+            del self._fvds_of_version[version_id]
+        if fvd.deployment_id is not None:
+            _remove_sorted(self._fvds_of_deployment[fvd.deployment_id], fvd.id)
+            if not self._fvds_of_deployment[fvd.deployment_id]:
+                del self._fvds_of_deployment[fvd.deployment_id]
+        if fvd.status == DEPLOYED:
+            self._live_count[version_id] -= 1
+            live_key = (fvd.virtual_environment_id, self.flow_versions[version_id].flow_id)
+            if self._live_fvd.get(live_key) == fvd.id:
+                del self._live_fvd[live_key]
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -405,74 +317,65 @@ class Store:
         indexes = self._deployed if deployed_only else self._all
         key = (sort, tuple(n.casefold() for n in names))
         if key not in indexes:
-            if len(indexes) >= len(_ORDERS) + _KEPT_FILTERS:  # forget the filters kept
-                for kept in [k for k in indexes if k not in _ORDERS]:
+            if len(indexes) >= len(ORDERS) + KEPT_FILTERS:  # forget the filters kept
+                for kept in [k for k in indexes if k not in ORDERS]:
                     del indexes[kept]
             indexes[key] = SortedIndex(
-                _ORDERS[sort],
+                ORDERS[sort],
                 self.packages,
                 among=self._deployments_of_package if deployed_only else None,
-                where=_name_contains(key[1]),
+                where=name_contains(key[1]),
             )
         return indexes[key]
 
     def create_package(self, name: str, notes: str | None, user_id: int | None) -> Package:
+        staged = self._staged()
         stamp = now()
         package = Package(
-            id=self.new_id("packages"),
+            id=staged.new_id("packages"),
             name=name,
             notes=notes,
             created_by_id=user_id,
             created_at=stamp,
             updated_at=stamp,
         )
-        self.add_package(package)
+        staged.put("packages", package)
+        self._write(staged.change)
         return package
 
     def update_package(self, key: str, changes: dict) -> Package:
+        """Change name and notes; a package sent back unchanged keeps its `updated_at`."""
         package = self.package(key)
         changed = {k: v for k, v in changes.items() if getattr(package, k) != v}
-        if changed:
-            if "name" in changed:
-                self._reindex(package, lambda: setattr(package, "name", changed["name"]))
-            if "notes" in changed:
-                package.notes = changed["notes"]
-            package.updated_at = now()
-            self._touch("packages", package.id)
-        return package
-
-    def _reindex(self, package: Package, change) -> None:
-        deployed = package.id in self._deployments_of_package
-        indexes = [*self._all.values(), *(self._deployed.values() if deployed else ())]
-        for index in indexes:
-            index.discard(package)
-        change()
-        for index in indexes:
-            index.add(package)
+        if not changed:
+            return package
+        updated = replace(package, **changed, updated_at=now())
+        self._write(Change(rows=[("packages", package.id, updated)]))
+        return updated
 
     def delete_package(self, key: str) -> None:
         """Delete a package, its memberships and deployment records; flows stay deployed."""
         package = self.package(key)
+        staged = self._staged()
         for deployment in self.deployments_of(package):
-            self._forget_deployment(deployment)
-        for index in self._all.values():
-            index.discard(package)
-        del self.packages[package.id]
-        self._touch("packages", package.id)
+            self._stage_forgetting(staged, deployment)
+        staged.delete("packages", package.id)
+        self._write(staged.change)
 
     def add_version(self, package_key: str, version_key: str, priority: int | None) -> Package:
         """Put a flow version in a package; the same version again only changes its priority."""
         package = self.package(package_key)
         version = self.flow_version(version_key)
-        if version.id not in package.members:
-            if any(self.flow_versions[m].flow_id == version.flow_id for m in package.members):
+        members = dict(package.members)
+        if version.id not in members:
+            if any(self.flow_versions[m].flow_id == version.flow_id for m in members):
                 raise errors.Invalid.field("flow_version", errors.FLOW_ALREADY_IN_PACKAGE)
-            package.members[version.id] = DEFAULT_PRIORITY if priority is None else priority
+            members[version.id] = DEFAULT_PRIORITY if priority is None else priority
         elif priority is not None:
-            package.members[version.id] = priority
-        package.updated_at = now()
-        self._touch("packages", package.id)
-        return package
+            members[version.id] = priority
+        updated = replace(package, members=members, updated_at=now())
+        self._write(Change(rows=[("packages", package.id, updated)]))
+        return updated
 
     def remove_version(self, package_key: str, version_key: str) -> None:
         """Take a flow version out of a package that has never been deployed."""
@@ -482,21 +385,28 @@ class Store:
             raise errors.NotFound(errors.NOT_IN_PACKAGE)
         if package.first_deployed_at is not None:
             raise errors.Invalid.field("flow_version", errors.REMOVE_AFTER_DEPLOY)
-        del package.members[version.id]
-        package.updated_at = now()
-        self._touch("packages", package.id)
+        members = {m: p for m, p in package.members.items() if m != version.id}
+        updated = replace(package, members=members, updated_at=now())
+        self._write(Change(rows=[("packages", package.id, updated)]))
 
     def deploy(
-        self, package_key: str, environment_key: str, notes: str | None, user_id: int | None
+        self,
+        package_key: str | int,
+        environment_key: str | int,
+        notes: str | None,
+        user_id: int | None,
+        at: str | None = None,
     ) -> Deployment:
-        """Make every version in the package the deployed version of its flow in the VE."""
+        """Make every version in the package the deployed version of its flow in the VE; the
+        versions they replace there become inactive. `at` is the time (default: now)."""
         package = self.package(package_key)
         environment = self.virtual_environment(environment_key)
         if not package.members:
             raise errors.Invalid.field("package", errors.EMPTY_PACKAGE)
-        stamp = now()
+        stamp = at or now()
+        staged = self._staged()
         deployment = Deployment(
-            id=self.new_id("deployments"),
+            id=staged.new_id("deployments"),
             package_id=package.id,
             virtual_environment_id=environment.id,
             user_id=user_id,
@@ -504,19 +414,19 @@ class Store:
             created_at=stamp,
             updated_at=stamp,
         )
-        self.add_deployment(deployment)
+        staged.put("deployments", deployment)
         for version_id in package.members:
             flow_id = self.flow_versions[version_id].flow_id
             replaced = self._live_fvd.get((environment.id, flow_id))
             if replaced is not None:
-                if self.flow_version_deployments[replaced].status == DEPLOYED:
-                    self._live_count[self.flow_version_deployments[replaced].flow_version_id] -= 1
-                self.flow_version_deployments[replaced].status = INACTIVE
-                self.flow_version_deployments[replaced].updated_at = stamp
-                self._touch("flow_version_deployments", replaced)
-            self.add_flow_version_deployment(
+                old = self.flow_version_deployments[replaced]
+                staged.put(
+                    "flow_version_deployments", replace(old, status=INACTIVE, updated_at=stamp)
+                )
+            staged.put(
+                "flow_version_deployments",
                 FlowVersionDeployment(
-                    id=self.new_id("flow_version_deployments"),
+                    id=staged.new_id("flow_version_deployments"),
                     flow_version_id=version_id,
                     virtual_environment_id=environment.id,
                     deployment_id=deployment.id,
@@ -524,10 +434,11 @@ class Store:
                     deployed_by=user_id,
                     created_at=stamp,
                     updated_at=stamp,
-                )
+                ),
             )
-        package.first_deployed_at = package.first_deployed_at or stamp
-        self._touch("packages", package.id)
+        if package.first_deployed_at is None:
+            staged.put("packages", replace(package, first_deployed_at=stamp))
+        self._write(staged.change)
         return deployment
 
     def compare(self, package_key: str, environment_key: str) -> list[CompareRow]:
@@ -555,18 +466,14 @@ class Store:
         ]
         if not records:
             raise errors.NotFound(errors.NOT_DEPLOYED_THERE)
+        staged = self._staged()
         for deployment in records:
-            self._forget_deployment(deployment)
+            self._stage_forgetting(staged, deployment)
+        self._write(staged.change)
 
-    def _forget_deployment(self, deployment: Deployment) -> None:
-        for fvd_id in self._fvds_of_deployment.pop(deployment.id, ()):
-            self.flow_version_deployments[fvd_id].deployment_id = None
-            self._touch("flow_version_deployments", fvd_id)
-        del self.deployments[deployment.id]
-        self._touch("deployments", deployment.id)
-        of_package = self._deployments_of_package[deployment.package_id]
-        of_package.remove(deployment.id)
-        if not of_package:
-            del self._deployments_of_package[deployment.package_id]
-            for index in self._deployed.values():
-                index.discard(self.packages[deployment.package_id])
+    def _stage_forgetting(self, staged: _Staged, deployment: Deployment) -> None:
+        """Stage the deletion of a deployment record; its flow versions stay deployed."""
+        for fvd_id in self._fvds_of_deployment.get(deployment.id, ()):
+            fvd = self.flow_version_deployments[fvd_id]
+            staged.put("flow_version_deployments", replace(fvd, deployment_id=None))
+        staged.delete("deployments", deployment.id)

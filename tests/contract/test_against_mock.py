@@ -9,7 +9,7 @@ import httpx
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import report
 from patchworks_mock.contract.safety import PREFIX
-from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import serving
 from tests.contract.conftest import run_suite
 

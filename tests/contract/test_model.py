@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from starlette.testclient import TestClient
 
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import stateful
 from patchworks_mock.contract.exchange import Violation
 from patchworks_mock.contract.safety import Ledger
-from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.instance import DEVELOPMENT_KEY
 from tests.contract import broken
 
 
@@ -22,7 +23,7 @@ def _capabilities(app) -> stateful.Capabilities:
 
 
 def _run(app) -> None:
-    with app.test_client(headers={"Authorization": DEVELOPMENT_KEY}) as client:
+    with TestClient(app, headers={"Authorization": DEVELOPMENT_KEY}) as client:
         stateful.run(client, Ledger("model"), _capabilities(app), run_seed=7, examples=15, steps=20)
 
 

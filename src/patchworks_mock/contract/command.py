@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
+from patchworks_mock.cli_common import positive
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES
-from patchworks_mock.usage import positive
 
 API_KEY_VARIABLE = "PATCHWORKS_API_KEY"
 

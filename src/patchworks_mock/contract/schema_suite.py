@@ -19,7 +19,7 @@ from schemathesis.engine import Status, events, from_schema
 from schemathesis.generation import GenerationMode
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 
-from patchworks_mock import paths
+from patchworks_mock import bundled
 from patchworks_mock.contract import report
 from patchworks_mock.contract.api import OPERATIONS
 from patchworks_mock.contract.exchange import KEY_VARIABLE
@@ -92,7 +92,9 @@ def operation_ids(target: Target, options: SchemaOptions) -> list[str]:
 
 def load(target: Target, options: SchemaOptions):
     """The bundled contract, narrowed to `operation_ids` (one filter: chained ones replace)."""
-    schema = schemathesis.openapi.from_path(paths.PACKAGES_SPEC, config=config_for(target, options))
+    schema = schemathesis.openapi.from_path(
+        bundled.PACKAGES_SPEC, config=config_for(target, options)
+    )
     return schema.include(operation_id=operation_ids(target, options))
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from patchworks_mock.mock import DEVELOPMENT_KEY
+from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import BackgroundServer
 
 PROBE_PATH = "/api/v1/packages"

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from patchworks_mock import laravel, mock
+from patchworks_mock import laravel
 
 DEFAULT_SIZE = 1000
 BODY_LIMIT = 64 * 1024
 SECRET_HEADERS = {b"authorization", b"cookie", b"proxy-authorization"}  # ASGI: lower case
-ADMIN_PREFIX = "/__mock__/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +48,10 @@ class Recorded:
 
 
 class RequestJournal:
+    """The newest `size` requests, oldest first."""
+
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = size
         self.entries: deque[Recorded] = deque(maxlen=size)
 
     def record(self, entry: Recorded) -> None:
@@ -79,55 +78,3 @@ def _body(raw: bytes) -> object:
         return json.loads(text)
     except (ValueError, RecursionError):
         return text
-
-
-class Record:
-    """ASGI middleware: journal every API request (not the admin ones) once it is answered."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        status = 0
-        body_read = False
-
-        async def receive_and_keep() -> Message:
-            nonlocal size, body_read
-            message = await receive()
-            if message["type"] != "http.request":
-                body_read = True
-            else:
-                body_read = not message.get("more_body", False)
-                if size < BODY_LIMIT:
-                    chunks.append(message.get("body", b""))
-                    size += len(chunks[-1])
-            return message
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.time()
-        try:
-            await self.app(scope, receive_and_keep, send_and_note)
-        finally:
-            while not body_read and size < BODY_LIMIT:  # refused before reading: read it now
-                await receive_and_keep()
-            mock.of(scope).journal.record(
-                Recorded(
-                    method=scope["method"],
-                    path=scope["path"],
-                    query_string=scope["query_string"],
-                    headers=[(k, v) for k, v in scope["headers"] if k not in SECRET_HEADERS],
-                    body=b"".join(chunks)[:BODY_LIMIT],
-                    status=status,
-                    time=started,
-                )
-            )

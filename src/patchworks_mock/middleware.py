@@ -1,0 +1,216 @@
+"""The mock's own ASGI layers, in the order a request meets them (CORS comes first).
+
+1. `ChooseSandbox`: which running instance serves the request (with `--isolate-keys`, the
+   credential's own sandbox).
+2. `RecordRequests`: the request journal, once the answer is sent.
+3. `ApplyFaults`: `Prefer`, planned faults, latency, error rate and the throttle, which may
+   answer in the API's place.
+4. `LowerCaseMediaType`: `Content-Type`'s media type in lower case, before Connexion reads it.
+
+Then Connexion's layers route, authenticate and validate, and `dispatch.Dispatch` calls the
+handler. Each layer leaves the mock's own endpoints (`/__mock__/...`) to the later ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from patchworks_mock import errors, faults, instance, spec
+from patchworks_mock.request_journal import BODY_LIMIT, SECRET_HEADERS, Recorded
+from patchworks_mock.responses import send_error
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:  # ASGI header names are lower case
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return None
+
+
+class ChooseSandbox:
+    """Hand every request the instance it is served by.
+
+    With `isolate_keys`, each accepted credential gets its own sandbox, made from the start
+    state on first use; anything else is served by the shared instance (and refused there).
+    """
+
+    def __init__(
+        self, app: ASGIApp, shared: instance.MockInstance, isolate_keys: bool = False
+    ) -> None:
+        self.app = app
+        self.shared = shared
+        self.sandboxes: dict[str, instance.MockInstance] | None = {} if isolate_keys else None
+
+    def _choose(self, scope: Scope) -> instance.MockInstance:
+        if self.sandboxes is None:
+            return self.shared
+        credential = (_authorization(scope) or "").strip()
+        token = credential[7:].strip() if credential[:7].lower() == "bearer " else None
+        if token is not None:
+            known = self.shared.token_user(token) is not None
+        else:
+            known = credential in self.shared.api_keys
+        if not known:
+            return self.shared
+        if credential not in self.sandboxes:
+            self.sandboxes[credential] = self.shared.sandbox()
+        return self.sandboxes[credential]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            instance.attach(scope, self._choose(scope))
+        await self.app(scope, receive, send)
+
+
+class RecordRequests:
+    """Journal every API request (not the admin ones) once it is answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.admin_prefix = spec.admin_prefix()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        status = 0
+        body_read = False
+
+        async def receive_and_keep() -> Message:
+            nonlocal size, body_read
+            message = await receive()
+            if message["type"] != "http.request":
+                body_read = True
+            else:
+                body_read = not message.get("more_body", False)
+                if size < BODY_LIMIT:
+                    chunks.append(message.get("body", b""))
+                    size += len(chunks[-1])
+            return message
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.time()
+        try:
+            await self.app(scope, receive_and_keep, send_and_note)
+        finally:
+            while not body_read and size < BODY_LIMIT:  # refused before reading: read it now
+                await receive_and_keep()
+            instance.serving(scope).journal.record(
+                Recorded(
+                    method=scope["method"],
+                    path=scope["path"],
+                    query_string=scope["query_string"],
+                    headers=[(k, v) for k, v in scope["headers"] if k not in SECRET_HEADERS],
+                    body=b"".join(chunks)[:BODY_LIMIT],
+                    status=status,
+                    time=started,
+                )
+            )
+
+
+class ApplyFaults:
+    """`Prefer` and the server-wide fault settings, for API requests: a faulted request is
+    answered here and never reaches the handlers, so it changes no state."""
+
+    def __init__(self, app: ASGIApp, settings: faults.FaultSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.throttle = faults.Throttle(settings.rate_limit) if settings.rate_limit else None
+        self.admin_prefix = spec.admin_prefix()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
+            await self.app(scope, receive, send)
+            return
+        prefer = credential = None
+        for name, value in scope["headers"]:  # ASGI header names are lower case
+            if name == b"prefer":
+                prefer = value.decode("latin-1")
+            elif name == b"authorization":
+                credential = value.decode("latin-1")
+        extra: dict[str, str] = {}
+        if self.throttle is not None:
+            key = credential or str((scope.get("client") or ("?",))[0])
+            remaining, reset = self.throttle.hit(key)
+            extra = {
+                "X-RateLimit-Limit": str(self.throttle.limit.requests),
+                "X-RateLimit-Remaining": str(max(remaining, 0)),
+            }
+            if remaining < 0:
+                await send_error(send, errors.simulated(429), {**extra, "Retry-After": str(reset)})
+                return
+        try:
+            wanted = faults.preferences(prefer)
+            faults.check_preferences(wanted, scope["method"], scope["path"])
+        except faults.PreferenceError as exc:
+            await send_error(send, errors.ApiError(str(exc), status=400), extra)
+            return
+        delay_ms = wanted.get("delay", 0)
+        if self.settings.latency_ms:
+            delay_ms += self.settings.random.randint(*self.settings.latency_ms)
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
+        status = wanted.get("code")
+        planned = faults.take_planned(
+            instance.serving(scope).planned_faults, scope["method"], scope["path"]
+        )
+        if status is None and planned is not None:
+            status = planned.status
+            if planned.retry_after is not None:
+                extra["Retry-After"] = str(planned.retry_after)
+        if (
+            status is None
+            and self.settings.error_rate
+            and self.settings.random.random() < self.settings.error_rate
+        ):
+            status = self.settings.random.choice((500, 503))
+        if status is not None:
+            await send_error(send, errors.simulated(status), extra)
+            return
+        if not extra:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k.lower().encode(), v.encode()) for k, v in extra.items()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)
+
+
+class LowerCaseMediaType:
+    """The media type of `Content-Type` in lower case, before Connexion reads it.
+
+    Media types compare without regard to case (RFC 9110). Connexion's 415 check agrees, but it
+    picks the body's schema and validator by exact name, so `Application/JSON` would be read
+    against no schema at all.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            for at, (name, value) in enumerate(headers):
+                if name == b"content-type":
+                    media_type, semicolon, rest = value.partition(b";")
+                    if media_type != media_type.lower():
+                        changed = (name, media_type.lower() + semicolon + rest)
+                        scope = {**scope, "headers": [*headers[:at], changed, *headers[at + 1 :]]}
+                    break
+        await self.app(scope, receive, send)
