@@ -39,13 +39,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
+if __package__ in (None, ""):  # run as a file: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import API_KEY, BENCH, REPO, BenchError
+
 LUA = BENCH / "lua" / "packages.lua"
 SPEC = REPO / "openapi" / "packages.yaml"
 NODE_PREFIX = BENCH / ".node"
 PRISM_PACKAGE = "@stoplight/prism-cli@5"
-API_KEY = "bench-key"
 USAGE_ERROR = 2
 
 READS = ["list_default", "list_query", "get", "compare"]
@@ -79,10 +81,6 @@ DESCRIPTIONS = {
     "compare": "GET /api/v1/packages/{id}/compare/{ve}",
     "mix": f"weighted: {MIX}",
 }
-
-
-class BenchError(Exception):
-    """A problem that ends the run with one line on stderr and exit code 2."""
 
 
 # -- tools ---------------------------------------------------------------------------------
