@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -42,12 +41,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import API_KEY, BENCH, REPO, BenchError
+from bench import API_KEY, BENCH, REPO, BenchError, tools
 
 LUA = BENCH / "lua" / "packages.lua"
 SPEC = REPO / "openapi" / "packages.yaml"
-NODE_PREFIX = BENCH / ".node"
-PRISM_PACKAGE = "@stoplight/prism-cli@5"
 USAGE_ERROR = 2
 
 READS = ["list_default", "list_query", "get", "compare"]
@@ -81,74 +78,6 @@ DESCRIPTIONS = {
     "compare": "GET /api/v1/packages/{id}/compare/{ve}",
     "mix": f"weighted: {MIX}",
 }
-
-
-# -- tools ---------------------------------------------------------------------------------
-
-
-def _run_quiet(command: list[str], timeout: float = 600) -> bool:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def ensure_wrk(explicit: str | None) -> str:
-    """The wrk binary: --wrk, else on PATH, else installed from Debian's packages."""
-    if explicit:
-        if not shutil.which(explicit):
-            raise BenchError(f"--wrk {explicit}: not found")
-        return explicit
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if not shutil.which("apt-get"):
-        raise BenchError("wrk is not installed and apt-get is not available; install wrk")
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    if sudo and not shutil.which("sudo"):
-        raise BenchError("wrk is not installed; run as root or install it: apt-get install wrk")
-    print("installing wrk with apt-get ...", flush=True)
-    ok = _run_quiet([*sudo, "apt-get", "update", "-qq"]) and _run_quiet(
-        [*sudo, "apt-get", "install", "-y", "-qq", "wrk"]
-    )
-    found = shutil.which("wrk")
-    if not ok or not found:
-        raise BenchError("cannot install wrk with apt-get; install it: apt-get install wrk")
-    return found
-
-
-def ensure_prism(explicit: str | None) -> list[str]:
-    """The command that runs Prism: --prism, else bench/.node's, installed there with npm."""
-    if explicit:
-        return [explicit]
-    local = NODE_PREFIX / "node_modules" / ".bin" / "prism"
-    if not local.exists():
-        if not shutil.which("npm"):
-            raise BenchError("Prism is not installed and npm is not available; install Node.js")
-        print(f"installing {PRISM_PACKAGE} into {NODE_PREFIX} ...", flush=True)
-        command = ["npm", "install", "--prefix", str(NODE_PREFIX), "--no-audit", "--no-fund"]
-        if not _run_quiet([*command, PRISM_PACKAGE]) or not local.exists():
-            raise BenchError(
-                f"cannot install {PRISM_PACKAGE} with npm; "
-                f"try: npm install --prefix {NODE_PREFIX} {PRISM_PACKAGE}"
-            )
-    return [str(local)]
-
-
-def ensure_py_spy(explicit: str | None) -> str:
-    found = shutil.which(explicit or "py-spy")
-    if not found:
-        raise BenchError("--profile needs py-spy: pip install py-spy (or pass --py-spy PATH)")
-    return found
-
-
-def _version(command: list[str]) -> str:
-    try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return "?"
-    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -705,36 +634,6 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def environment(args: argparse.Namespace, wrk: str, prism: list[str] | None) -> dict:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = _version(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "kernel": platform.release(),
-        "python": _version([args.python, "--version"]),
-        "connexion": _version(
-            [args.python, "-c", "import importlib.metadata as m; print(m.version('connexion'))"]
-        ),
-        "wrk": _version([wrk, "--version"]),
-        "prism": _version([*prism, "--version"]) if prism else None,
-        "commit": commit + ("+dirty" if dirty else ""),
-        "load_1m_at_start": round(os.getloadavg()[0], 2),
-    }
-
-
 # -- main ----------------------------------------------------------------------------------
 
 
@@ -804,9 +703,9 @@ def _main(args: argparse.Namespace) -> int:
         raise BenchError(f"unknown scenario(s) {', '.join(unknown)}; choose from {SCENARIOS}")
     if args.duration < 1 or args.connections < 1 or args.threads < 1:
         raise BenchError("--duration, --connections and --threads must be at least 1")
-    wrk = ensure_wrk(args.wrk)
-    prism = None if args.no_prism else ensure_prism(args.prism)
-    py_spy = ensure_py_spy(args.py_spy) if args.profile else None
+    wrk = tools.ensure_wrk(args.wrk)
+    prism = None if args.no_prism else tools.ensure_prism(args.prism)
+    py_spy = tools.ensure_py_spy(args.py_spy) if args.profile else None
     started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     args.output.mkdir(parents=True, exist_ok=True)
@@ -816,7 +715,7 @@ def _main(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "environment": environment(args, wrk, prism),
+        "environment": tools.environment(args.python, wrk, prism),
         "small_packages": args.small,
         "large_packages": None if args.no_large else args.large,
         "scenarios": {s: DESCRIPTIONS[s] for s in scenarios},
