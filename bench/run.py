@@ -41,92 +41,30 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import API_KEY, BENCH, REPO, BenchError, tools
+from bench import API_KEY, BENCH, REPO, BenchError, fixtures, tools
+from bench.fixtures import Fixture
+from bench.scenarios import (
+    DESCRIPTIONS,
+    FRESH_PACKAGES,
+    LIST_QUERY,
+    MIX,
+    READS,
+    SCALED,
+    SCENARIOS,
+    operations,
+    read_path,
+)
+from bench.scenarios import requests as scenario_requests
 
 LUA = BENCH / "lua" / "packages.lua"
 SPEC = REPO / "openapi" / "packages.yaml"
 USAGE_ERROR = 2
-
-READS = ["list_default", "list_query", "get", "compare"]
-WRITES = ["create", "update", "add_version"]
-SCENARIOS = [*READS, *WRITES, "mix"]
-SCALED = ["list_default", "list_query", "get"]  # repeated on the large store
-LIST_QUERY = "filter%5Bname%5D=shopify&sort=-name&include=flowVersions"
-MIX = "list_default:5,list_query:2,get:6,compare:2,create:2,update:2,add_version:1"
-FRESH_PACKAGES = 300  # empty packages made before add_version and mix, to add versions to
-SAMPLED_IDS = 1000  # get/update/compare cycle through at most this many ids, spread out
 
 TARGET_READ_RATIO = 2.0  # mock rps >= 2x Prism's for reads and the mix
 TARGET_P99_MS = 10.0
 TARGET_SCALE = 1.5  # time per request with the large store <= 1.5x the small one's
 TARGET_STARTUP_S = 5.0
 TARGET_RSS_MB = 500.0
-
-READ_PATHS = {
-    "list_default": lambda f: "/api/v1/packages",
-    "list_query": lambda f: f"/api/v1/packages?{LIST_QUERY}",
-    "get": lambda f: f"/api/v1/packages/{f.ids[len(f.ids) // 2]}",
-    "compare": lambda f: f"/api/v1/packages/{f.members[0]}/compare/{f.environments[0]}",
-}
-DESCRIPTIONS = {
-    "list_default": "GET /api/v1/packages",
-    "list_query": f"GET /api/v1/packages?{LIST_QUERY.replace('%5B', '[').replace('%5D', ']')}",
-    "get": "GET /api/v1/packages/{id}",
-    "create": "POST /api/v1/packages",
-    "update": "PUT /api/v1/packages/{id}",
-    "add_version": "POST /api/v1/packages/{id}/flow-versions/{version}",
-    "compare": "GET /api/v1/packages/{id}/compare/{ve}",
-    "mix": f"weighted: {MIX}",
-}
-
-
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@dataclass
-class Fixture:
-    """A generated fixture file and the ids the requests cycle through."""
-
-    packages: int
-    path: Path
-    ids: list[int]
-    members: list[int]  # packages with flow versions, for compare
-    versions: list[int]  # one version of each flow, for add_version
-    environments: list[int]
-    seconds: float
-
-
-def _spread(values: list[int], limit: int) -> list[int]:
-    if len(values) <= limit:
-        return values
-    step = len(values) / limit
-    return [values[int(i * step)] for i in range(limit)]
-
-
-def make_fixture(packages: int, seed: int, directory: Path) -> Fixture:
-    """Generate a seeded fixture document with `packages` packages and write it out."""
-    try:
-        from patchworks_mock.fixtures import generate
-    except ImportError as exc:
-        raise BenchError(f"cannot import patchworks_mock.fixtures.generate: {exc}") from None
-    started = time.monotonic()
-    document = generate(seed, packages=packages)
-    path = directory / f"fixtures-{seed}-{packages}.json"
-    path.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
-    first_version: dict[int, int] = {}
-    for version in document["flow_versions"]:
-        first_version.setdefault(version["flow_id"], version["id"])
-    records = document["packages"]
-    return Fixture(
-        packages=packages,
-        path=path,
-        ids=_spread([p["id"] for p in records], SAMPLED_IDS),
-        members=_spread([p["id"] for p in records if p.get("flow_versions")], SAMPLED_IDS),
-        versions=list(first_version.values()),
-        environments=[e["id"] for e in document["virtual_environments"]],
-        seconds=time.monotonic() - started,
-    )
-
 
 # -- servers -------------------------------------------------------------------------------
 
@@ -331,23 +269,8 @@ def run_wrk(
 
 def probe_statuses(server: Server, scenario: str, fixture: Fixture, fresh: list[int]) -> dict:
     """The status one request of each operation in the scenario gets (before the load)."""
-    ops = [s.split(":")[0] for s in MIX.split(",")] if scenario == "mix" else [scenario]
-    package = fixture.ids[len(fixture.ids) // 2]
-    member = fixture.members[0] if fixture.members else package
-    target = fresh[-1] if fresh else package
-    requests = {
-        "list_default": ("GET", "/api/v1/packages", None),
-        "list_query": ("GET", f"/api/v1/packages?{LIST_QUERY}", None),
-        "get": ("GET", f"/api/v1/packages/{package}", None),
-        "create": ("POST", "/api/v1/packages", {"name": "Bench probe", "notes": None}),
-        "update": ("PUT", f"/api/v1/packages/{package}", {"name": "Bench probe 2"}),
-        "add_version": (
-            "POST",
-            f"/api/v1/packages/{target}/flow-versions/{fixture.versions[-1]}",
-            {"priority": 50},
-        ),
-        "compare": ("GET", f"/api/v1/packages/{member}/compare/{fixture.environments[0]}", None),
-    }
+    ops = operations(scenario)
+    requests = scenario_requests(fixture, fresh)
     statuses: dict[str, int] = {}
     for op in ops:
         method, path, body = requests[op]
@@ -421,7 +344,7 @@ def run_scenario(
 ) -> Result:
     fresh = prepare_mock(server, scenario) if server.name == "mock" else []
     statuses = probe_statuses(server, scenario, fixture, fresh)
-    alone = single_latency_ms(server, READ_PATHS[scenario](fixture)) if scenario in READS else None
+    alone = single_latency_ms(server, read_path(scenario, fixture)) if scenario in READS else None
     if server.name == "mock":
         fresh = fresh[:-1] if fresh else fresh  # the probe added a version to the last one
     env = wrk_env(scenario, fixture, fresh, args.threads)
@@ -737,8 +660,8 @@ def _main(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="patchworks-bench-") as scratch:
         directory = Path(scratch)
         print(f"generating fixtures (seed {args.seed}) ...", flush=True)
-        small = make_fixture(args.small, args.seed, directory)
-        large = None if args.no_large else make_fixture(args.large, args.seed, directory)
+        small = fixtures.make_fixture(args.small, args.seed, directory)
+        large = None if args.no_large else fixtures.make_fixture(args.large, args.seed, directory)
         print(
             f"  {args.small:,} packages in {small.seconds:.1f} s"
             + (f", {args.large:,} in {large.seconds:.1f} s" if large else ""),
