@@ -23,15 +23,11 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import API_KEY, BENCH, REPO, BenchError, fixtures, tools
+from bench import API_KEY, BENCH, BenchError, fixtures, servers, tools
 from bench.fixtures import Fixture
 from bench.scenarios import (
     DESCRIPTIONS,
@@ -55,9 +51,9 @@ from bench.scenarios import (
     read_path,
 )
 from bench.scenarios import requests as scenario_requests
+from bench.servers import Server, call, rss_mb
 
 LUA = BENCH / "lua" / "packages.lua"
-SPEC = REPO / "openapi" / "packages.yaml"
 USAGE_ERROR = 2
 
 TARGET_READ_RATIO = 2.0  # mock rps >= 2x Prism's for reads and the mix
@@ -66,44 +62,7 @@ TARGET_SCALE = 1.5  # time per request with the large store <= 1.5x the small on
 TARGET_STARTUP_S = 5.0
 TARGET_RSS_MB = 500.0
 
-# -- servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(method: str, url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, Any]:
-    """One request with the benchmark's key; (status, decoded JSON or None)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Authorization", API_KEY)
-    request.add_header("Accept", "application/json")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            raw = answer.read()
-            status = answer.status
-    except urllib.error.HTTPError as exc:
-        raw, status = exc.read(), exc.code
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
-
-
-def rss_mb(pid: int) -> float | None:
-    """Resident memory of a process from /proc/PID/status (VmRSS), in MB (10^6 bytes)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / 1e6
-    except OSError:
-        return None
-    return None
+# -- load ----
 
 
 def cpu_seconds(pid: int) -> float:
@@ -113,90 +72,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Server:
-    """A server process under test, its base URL and how long it took to answer."""
-
-    name: str
-    process: subprocess.Popen
-    base: str
-    log: Path
-    startup_s: float = 0.0
-    dirty: bool = False  # a write scenario ran since the last reset
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        """Ctrl-C (SIGINT) the process we started, then SIGKILL it if it lingers."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-def _start(name: str, command: list[str], base: str, probe: str, log: Path, wait: float) -> Server:
-    """Start `command` and wait for a 2xx answer to `probe`; the time it took is startup."""
-    handle = log.open("w")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    handle.close()
-    server = Server(name, process, base, log)
-    deadline = started + wait
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise BenchError(f"{name} exited with {process.returncode}: {tail[0]}")
-        try:
-            status, _ = call("GET", base + probe, timeout=2)
-        except OSError:
-            status = 0
-        if 200 <= status < 300:
-            server.startup_s = time.monotonic() - started
-            return server
-        time.sleep(0.02)
-    server.stop()
-    raise BenchError(f"{name} did not answer {probe} within {wait:.0f} s; see {log}")
-
-
-def start_mock(args: argparse.Namespace, fixture: Fixture, logs: Path) -> Server:
-    port = free_port()
-    command = [
-        args.python,
-        "-m",
-        "patchworks_mock",
-        "serve",
-        "--port",
-        str(port),
-        "--fixtures",
-        str(fixture.path),
-        "--api-key",
-        API_KEY,
-        "--log-level",
-        args.mock_log_level,
-    ]
-    log = logs / f"mock-{fixture.packages}.log"
-    return _start("mock", command, f"http://127.0.0.1:{port}", "/api/v1/packages", log, 120)
-
-
-def start_prism(args: argparse.Namespace, prism: list[str], logs: Path) -> Server:
-    port = free_port()
-    command = [*prism, "mock", str(SPEC), "-p", str(port), "-h", "127.0.0.1"]
-    command += ["-v", args.prism_log_level]
-    log = logs / "prism.log"
-    return _start("prism", command, f"http://127.0.0.1:{port}", "/api/v1/packages", log, 120)
-
-
-# -- load ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -674,9 +549,9 @@ def _main(args: argparse.Namespace) -> int:
             runs.append(("mock", large, [s for s in scenarios if s in SCALED]))
         for name, fixture, chosen in runs:
             if name == "mock":
-                server = start_mock(args, fixture, logs)
+                server = servers.start_mock(args.python, args.mock_log_level, fixture, logs)
             else:
-                server = start_prism(args, prism or [], logs)
+                server = servers.start_prism(prism or [], args.prism_log_level, logs)
             try:
                 started_rss = rss_mb(server.pid)
                 print(
