@@ -19,17 +19,11 @@ state. wrk is installed with apt-get and Prism with npm (into bench/.node) when 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,23 +31,12 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import API_KEY, BENCH, BenchError, fixtures, servers, tools
+from bench import BENCH, BenchError, fixtures, measure, servers, tools
 from bench.fixtures import Fixture
-from bench.scenarios import (
-    DESCRIPTIONS,
-    FRESH_PACKAGES,
-    LIST_QUERY,
-    MIX,
-    READS,
-    SCALED,
-    SCENARIOS,
-    operations,
-    read_path,
-)
-from bench.scenarios import requests as scenario_requests
-from bench.servers import Server, call, rss_mb
+from bench.results import Result
+from bench.scenarios import DESCRIPTIONS, READS, SCALED, SCENARIOS
+from bench.servers import rss_mb
 
-LUA = BENCH / "lua" / "packages.lua"
 USAGE_ERROR = 2
 
 TARGET_READ_RATIO = 2.0  # mock rps >= 2x Prism's for reads and the mix
@@ -61,215 +44,6 @@ TARGET_P99_MS = 10.0
 TARGET_SCALE = 1.5  # time per request with the large store <= 1.5x the small one's
 TARGET_STARTUP_S = 5.0
 TARGET_RSS_MB = 500.0
-
-# -- load ----
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far, from /proc/PID/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Result:
-    """One scenario against one server: wrk's counts and latency percentiles."""
-
-    server: str
-    packages: int
-    scenario: str
-    requests: int
-    seconds: float
-    rps: float
-    mean_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    non_2xx: int
-    socket_errors: int
-    statuses: dict[str, int] = field(default_factory=dict)  # one probe of each operation
-    load_1m: float = 0.0  # the machine's load average when the scenario started
-    single_ms: float | None = None  # median of sequential requests on an idle server
-    cpu_ms_per_request: float | None = None  # the server's CPU time / requests done (wrk's)
-    profile: list[dict] = field(default_factory=list)
-
-
-def wrk_env(scenario: str, fixture: Fixture, fresh: list[int], threads: int) -> dict[str, str]:
-    def joined(values: list[int]) -> str:
-        return ",".join(map(str, values))
-
-    return {
-        **os.environ,
-        "BENCH_SCENARIO": scenario,
-        "BENCH_KEY": API_KEY,
-        "BENCH_RUN": datetime.now(UTC).strftime("%H%M%S%f"),
-        "BENCH_THREADS": str(threads),
-        "BENCH_LIST_QUERY": LIST_QUERY,
-        "BENCH_MIX": MIX,
-        "BENCH_IDS": joined(fixture.ids),
-        "BENCH_FRESH": joined(fresh or fixture.ids[:FRESH_PACKAGES]),
-        "BENCH_VERSIONS": joined(fixture.versions),
-        "BENCH_MEMBERS": joined(fixture.members),
-        "BENCH_VES": joined(fixture.environments),
-    }
-
-
-def run_wrk(
-    wrk: str, args: argparse.Namespace, url: str, env: dict[str, str], seconds: int
-) -> dict:
-    command = [
-        wrk,
-        "-t",
-        str(args.threads),
-        "-c",
-        str(args.connections),
-        "-d",
-        f"{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA),
-        url,
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
-    for line in done.stdout.splitlines():
-        if line.startswith("BENCH_JSON "):
-            return json.loads(line.removeprefix("BENCH_JSON "))
-    raise BenchError(f"wrk gave no result (exit {done.returncode}): {done.stderr.strip()[:200]}")
-
-
-def probe_statuses(server: Server, scenario: str, fixture: Fixture, fresh: list[int]) -> dict:
-    """The status one request of each operation in the scenario gets (before the load)."""
-    ops = operations(scenario)
-    requests = scenario_requests(fixture, fresh)
-    statuses: dict[str, int] = {}
-    for op in ops:
-        method, path, body = requests[op]
-        statuses[op] = call(method, server.base + path, body)[0]
-    return statuses
-
-
-def single_latency_ms(server: Server, path: str, count: int = 15) -> float:
-    """Median time of `count` requests one after another on one keep-alive connection."""
-    host, port = server.base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=300)
-    times = []
-    try:
-        for _ in range(count):
-            started = time.perf_counter()
-            connection.request("GET", path, headers={"Authorization": API_KEY})
-            connection.getresponse().read()
-            times.append((time.perf_counter() - started) * 1000)
-            if sum(times) > 5000 and len(times) >= 3:
-                break
-    finally:
-        connection.close()
-    return round(statistics.median(times), 3)
-
-
-def prepare_mock(server: Server, scenario: str) -> list[int]:
-    """Reset the state if a write changed it; make empty packages to add flow versions to."""
-    if server.dirty:
-        status, _ = call("POST", server.base + "/__mock__/reset", timeout=300)
-        if status != 200:
-            raise BenchError(f"POST /__mock__/reset answered {status}")
-        server.dirty = False
-    if scenario in READS:
-        return []
-    server.dirty = True
-    if scenario not in ("add_version", "mix"):
-        return []
-    fresh = []
-    for n in range(FRESH_PACKAGES):
-        status, body = call("POST", server.base + "/api/v1/packages", {"name": f"Bench empty {n}"})
-        if status != 201:
-            raise BenchError(f"creating a package for {scenario} answered {status}")
-        fresh.append(body["data"]["id"])
-    return fresh
-
-
-def profile_summary(raw: Path, top: int = 15) -> list[dict]:
-    """The functions with the most samples on top of the stack (self) in a py-spy raw file."""
-    own: Counter[str] = Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        total += int(count)
-        own[stack.split(";")[-1]] += int(count)
-    return [
-        {"function": name, "self_share": round(n / total, 4), "samples": n}
-        for name, n in own.most_common(top)
-    ]
-
-
-def run_scenario(
-    wrk: str,
-    args: argparse.Namespace,
-    server: Server,
-    fixture: Fixture,
-    scenario: str,
-    profiles: Path | None,
-    py_spy: str | None,
-) -> Result:
-    fresh = prepare_mock(server, scenario) if server.name == "mock" else []
-    statuses = probe_statuses(server, scenario, fixture, fresh)
-    alone = single_latency_ms(server, read_path(scenario, fixture)) if scenario in READS else None
-    if server.name == "mock":
-        fresh = fresh[:-1] if fresh else fresh  # the probe added a version to the last one
-    env = wrk_env(scenario, fixture, fresh, args.threads)
-    if args.warmup > 0:
-        run_wrk(wrk, args, server.base, env, args.warmup)
-        call("GET", server.base + "/api/v1/packages?per_page=1", timeout=300)  # drain the queue
-    load = os.getloadavg()[0]
-    spy = None
-    raw = None
-    if profiles is not None and py_spy and server.name == "mock":
-        raw = profiles / f"{server.name}-{fixture.packages}-{scenario}.txt"
-        spy = subprocess.Popen(
-            [py_spy, "record", "--pid", str(server.pid), "--rate", "250", "--format", "raw"]
-            + ["--duration", str(args.duration), "--nonblocking", "-o", str(raw)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    cpu_before = cpu_seconds(server.pid)
-    measured = run_wrk(wrk, args, server.base, env, args.duration)
-    cpu = cpu_seconds(server.pid) - cpu_before
-    profile: list[dict] = []
-    if spy is not None and raw is not None:
-        spy.wait(timeout=args.duration + 60)
-        profile = profile_summary(raw) if raw.exists() else []
-    seconds = measured["duration_us"] / 1e6
-    return Result(
-        server=server.name,
-        packages=fixture.packages,
-        scenario=scenario,
-        requests=measured["requests"],
-        seconds=round(seconds, 3),
-        rps=round(measured["requests"] / seconds, 1),
-        mean_ms=round(measured["mean_us"] / 1000, 3),
-        p50_ms=round(measured["p50_us"] / 1000, 3),
-        p90_ms=round(measured["p90_us"] / 1000, 3),
-        p99_ms=round(measured["p99_us"] / 1000, 3),
-        max_ms=round(measured["max_us"] / 1000, 3),
-        non_2xx=measured["non_2xx"],
-        socket_errors=sum(
-            measured[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
-        ),
-        statuses=statuses,
-        load_1m=round(load, 2),
-        single_ms=alone,
-        cpu_ms_per_request=round(cpu * 1000 / measured["requests"], 3)
-        if measured["requests"]
-        else None,
-        profile=profile,
-    )
-
 
 # -- report --------------------------------------------------------------------------------
 
@@ -509,7 +283,15 @@ def _main(args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     logs = args.output / f"{stamp}-logs"
     logs.mkdir()
-    profiles = logs if args.profile else None
+    settings = measure.Settings(
+        wrk=wrk,
+        threads=args.threads,
+        connections=args.connections,
+        duration=args.duration,
+        warmup=args.warmup,
+        py_spy=py_spy,
+        profiles=logs if args.profile else None,
+    )
     report: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -560,7 +342,7 @@ def _main(args: argparse.Namespace) -> int:
                     flush=True,
                 )
                 for scenario in chosen:
-                    record(run_scenario(wrk, args, server, fixture, scenario, profiles, py_spy))
+                    record(measure.run_scenario(settings, server, fixture, scenario))
                 row = {
                     "server": name,
                     "packages": fixture.packages if name == "mock" else None,

@@ -38,7 +38,7 @@ def operations(scenario: str) -> list[str]:
     return [s.split(":")[0] for s in MIX.split(",")] if scenario == "mix" else [scenario]
 
 
-def requests(fixture: Fixture, fresh: list[int]) -> dict[str, Request]:
+def probes(fixture: Fixture, fresh: list[int]) -> dict[str, Request]:
     """One request of each operation; `fresh` are the empty packages made for add_version."""
     package = fixture.ids[len(fixture.ids) // 2]
     member = fixture.members[0] if fixture.members else package
@@ -60,4 +60,4 @@ def requests(fixture: Fixture, fresh: list[int]) -> dict[str, Request]:
 
 def read_path(scenario: str, fixture: Fixture) -> str:
     """The path a read scenario's "alone" timing requests: the same as its probe's."""
-    return requests(fixture, [])[scenario][1]
+    return probes(fixture, [])[scenario][1]
