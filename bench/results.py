@@ -6,7 +6,10 @@ same way; the comparisons they share are here, so the two cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from bench.scenarios import SCALED
 
 
 @dataclass
@@ -48,6 +51,27 @@ def find(results: list[Result], server: str, packages: int, scenario: str) -> Re
         ),
         None,
     )
+
+
+def against_prism(
+    results: list[Result], small: int, scenarios: list[str]
+) -> Iterator[tuple[str, Result | None, Result | None, float | None]]:
+    """(scenario, mock's, Prism's, mock/Prism req/s) on the small store; any may be None."""
+    for scenario in scenarios:
+        mock = find(results, "mock", small, scenario)
+        prism = find(results, "prism", small, scenario)
+        yield scenario, mock, prism, rps_ratio(mock, prism)
+
+
+def across_stores(
+    results: list[Result], small: int, large: int
+) -> Iterator[tuple[str, Result, Result, float]]:
+    """(scenario, small's, large's, load time ratio): the mock's scaled scenarios on both."""
+    for scenario in SCALED:
+        a = find(results, "mock", small, scenario)
+        b = find(results, "mock", large, scenario)
+        if a and b:
+            yield scenario, a, b, load_ratio(a, b)
 
 
 def rps_ratio(mock: Result | None, prism: Result | None) -> float | None:
