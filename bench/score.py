@@ -1,4 +1,4 @@
-"""The targets the redesign issue set, and whether a run's figures meet them.
+"""The performance targets, and whether a run's figures meet them.
 
 A check is a row of the Markdown's "Targets" table and of the JSON's "targets": what is
 wanted, what was measured (as text, with the figures behind it) and whether it is met. A
