@@ -2,7 +2,7 @@
 
     python bench/run.py --help      # or, from the repository root: python -m bench.run
 
-One run (about two minutes with the defaults and --no-prism, three with Prism, on two cores):
+One run (a few minutes with the defaults; bench/README.md says how long and why):
 
 1. makes two seeded fixtures with `patchworks_mock.fixtures.generate` (100 and 100,000
    packages by default);
