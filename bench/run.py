@@ -1,6 +1,8 @@
-"""Benchmark the mock against Prism over loopback with wrk: throughput, latency, scale, memory.
+"""Benchmark the mock against Prism over loopback with wrk: the command line and the run's order.
 
-One run (about seven minutes with the defaults on two cores):
+    python bench/run.py --help      # or, from the repository root: python -m bench.run
+
+One run (a few minutes with the defaults; bench/README.md says how long and why):
 
 1. makes two seeded fixtures with `patchworks_mock.fixtures.generate` (100 and 100,000
    packages by default);
@@ -12,735 +14,38 @@ One run (about seven minutes with the defaults on two cores):
    successful request) and resident memory (VmRSS), and repeats the list and get scenarios;
 4. prints the tables and writes them with every figure to bench/results/ (JSON and Markdown).
 
-The mock is reset (`POST /__mock__/reset`) before every scenario, so each starts on the same
-state. wrk is installed with apt-get and Prism with npm (into bench/.node) when missing.
+The mock is reset (`POST /__mock__/reset`) before a scenario when a write scenario ran before
+it, so each starts on the same state. wrk is installed with apt-get and Prism with npm (into
+bench/.node) when missing.
+
+The work is done by the modules beside this file, each named for its job: tools, fixtures,
+scenarios, servers, measure (with profiling), results, score and report.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
-import os
-import platform
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-LUA = BENCH / "lua" / "packages.lua"
-SPEC = REPO / "openapi" / "packages.yaml"
-NODE_PREFIX = BENCH / ".node"
-PRISM_PACKAGE = "@stoplight/prism-cli@5"
-API_KEY = "bench-key"
+if __package__ in (None, ""):  # run as a file: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import BENCH, BenchError, fixtures, measure, report, score, servers, tools
+from bench.fixtures import Fixture
+from bench.results import Result, fmt
+from bench.scenarios import DESCRIPTIONS, SCALED, SCENARIOS
+from bench.servers import Server
+
 USAGE_ERROR = 2
-
-READS = ["list_default", "list_query", "get", "compare"]
-WRITES = ["create", "update", "add_version"]
-SCENARIOS = [*READS, *WRITES, "mix"]
-SCALED = ["list_default", "list_query", "get"]  # repeated on the large store
-LIST_QUERY = "filter%5Bname%5D=shopify&sort=-name&include=flowVersions"
-MIX = "list_default:5,list_query:2,get:6,compare:2,create:2,update:2,add_version:1"
-FRESH_PACKAGES = 300  # empty packages made before add_version and mix, to add versions to
-SAMPLED_IDS = 1000  # get/update/compare cycle through at most this many ids, spread out
-
-TARGET_READ_RATIO = 2.0  # mock rps >= 2x Prism's for reads and the mix
-TARGET_P99_MS = 10.0
-TARGET_SCALE = 1.5  # time per request with the large store <= 1.5x the small one's
-TARGET_STARTUP_S = 5.0
-TARGET_RSS_MB = 500.0
-
-READ_PATHS = {
-    "list_default": lambda f: "/api/v1/packages",
-    "list_query": lambda f: f"/api/v1/packages?{LIST_QUERY}",
-    "get": lambda f: f"/api/v1/packages/{f.ids[len(f.ids) // 2]}",
-    "compare": lambda f: f"/api/v1/packages/{f.members[0]}/compare/{f.environments[0]}",
-}
-DESCRIPTIONS = {
-    "list_default": "GET /api/v1/packages",
-    "list_query": f"GET /api/v1/packages?{LIST_QUERY.replace('%5B', '[').replace('%5D', ']')}",
-    "get": "GET /api/v1/packages/{id}",
-    "create": "POST /api/v1/packages",
-    "update": "PUT /api/v1/packages/{id}",
-    "add_version": "POST /api/v1/packages/{id}/flow-versions/{version}",
-    "compare": "GET /api/v1/packages/{id}/compare/{ve}",
-    "mix": f"weighted: {MIX}",
-}
-
-
-class BenchError(Exception):
-    """A problem that ends the run with one line on stderr and exit code 2."""
-
-
-# -- tools ---------------------------------------------------------------------------------
-
-
-def _run_quiet(command: list[str], timeout: float = 600) -> bool:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def ensure_wrk(explicit: str | None) -> str:
-    """The wrk binary: --wrk, else on PATH, else installed from Debian's packages."""
-    if explicit:
-        if not shutil.which(explicit):
-            raise BenchError(f"--wrk {explicit}: not found")
-        return explicit
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if not shutil.which("apt-get"):
-        raise BenchError("wrk is not installed and apt-get is not available; install wrk")
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    if sudo and not shutil.which("sudo"):
-        raise BenchError("wrk is not installed; run as root or install it: apt-get install wrk")
-    print("installing wrk with apt-get ...", flush=True)
-    ok = _run_quiet([*sudo, "apt-get", "update", "-qq"]) and _run_quiet(
-        [*sudo, "apt-get", "install", "-y", "-qq", "wrk"]
-    )
-    found = shutil.which("wrk")
-    if not ok or not found:
-        raise BenchError("cannot install wrk with apt-get; install it: apt-get install wrk")
-    return found
-
-
-def ensure_prism(explicit: str | None) -> list[str]:
-    """The command that runs Prism: --prism, else bench/.node's, installed there with npm."""
-    if explicit:
-        return [explicit]
-    local = NODE_PREFIX / "node_modules" / ".bin" / "prism"
-    if not local.exists():
-        if not shutil.which("npm"):
-            raise BenchError("Prism is not installed and npm is not available; install Node.js")
-        print(f"installing {PRISM_PACKAGE} into {NODE_PREFIX} ...", flush=True)
-        command = ["npm", "install", "--prefix", str(NODE_PREFIX), "--no-audit", "--no-fund"]
-        if not _run_quiet([*command, PRISM_PACKAGE]) or not local.exists():
-            raise BenchError(
-                f"cannot install {PRISM_PACKAGE} with npm; "
-                f"try: npm install --prefix {NODE_PREFIX} {PRISM_PACKAGE}"
-            )
-    return [str(local)]
-
-
-def ensure_py_spy(explicit: str | None) -> str:
-    found = shutil.which(explicit or "py-spy")
-    if not found:
-        raise BenchError("--profile needs py-spy: pip install py-spy (or pass --py-spy PATH)")
-    return found
-
-
-def _version(command: list[str]) -> str:
-    try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return "?"
-    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
-
-
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@dataclass
-class Fixture:
-    """A generated fixture file and the ids the requests cycle through."""
-
-    packages: int
-    path: Path
-    ids: list[int]
-    members: list[int]  # packages with flow versions, for compare
-    versions: list[int]  # one version of each flow, for add_version
-    environments: list[int]
-    seconds: float
-
-
-def _spread(values: list[int], limit: int) -> list[int]:
-    if len(values) <= limit:
-        return values
-    step = len(values) / limit
-    return [values[int(i * step)] for i in range(limit)]
-
-
-def make_fixture(packages: int, seed: int, directory: Path) -> Fixture:
-    """Generate a seeded fixture document with `packages` packages and write it out."""
-    try:
-        from patchworks_mock.fixtures import generate
-    except ImportError as exc:
-        raise BenchError(f"cannot import patchworks_mock.fixtures.generate: {exc}") from None
-    started = time.monotonic()
-    document = generate(seed, packages=packages)
-    path = directory / f"fixtures-{seed}-{packages}.json"
-    path.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
-    first_version: dict[int, int] = {}
-    for version in document["flow_versions"]:
-        first_version.setdefault(version["flow_id"], version["id"])
-    records = document["packages"]
-    return Fixture(
-        packages=packages,
-        path=path,
-        ids=_spread([p["id"] for p in records], SAMPLED_IDS),
-        members=_spread([p["id"] for p in records if p.get("flow_versions")], SAMPLED_IDS),
-        versions=list(first_version.values()),
-        environments=[e["id"] for e in document["virtual_environments"]],
-        seconds=time.monotonic() - started,
-    )
-
-
-# -- servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(method: str, url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, Any]:
-    """One request with the benchmark's key; (status, decoded JSON or None)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Authorization", API_KEY)
-    request.add_header("Accept", "application/json")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            raw = answer.read()
-            status = answer.status
-    except urllib.error.HTTPError as exc:
-        raw, status = exc.read(), exc.code
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
-
-
-def rss_mb(pid: int) -> float | None:
-    """Resident memory of a process from /proc/PID/status (VmRSS), in MB (10^6 bytes)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / 1e6
-    except OSError:
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far, from /proc/PID/stat."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Server:
-    """A server process under test, its base URL and how long it took to answer."""
-
-    name: str
-    process: subprocess.Popen
-    base: str
-    log: Path
-    startup_s: float = 0.0
-    dirty: bool = False  # a write scenario ran since the last reset
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> None:
-        """Ctrl-C (SIGINT) the process we started, then SIGKILL it if it lingers."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-def _start(name: str, command: list[str], base: str, probe: str, log: Path, wait: float) -> Server:
-    """Start `command` and wait for a 2xx answer to `probe`; the time it took is startup."""
-    handle = log.open("w")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    handle.close()
-    server = Server(name, process, base, log)
-    deadline = started + wait
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise BenchError(f"{name} exited with {process.returncode}: {tail[0]}")
-        try:
-            status, _ = call("GET", base + probe, timeout=2)
-        except OSError:
-            status = 0
-        if 200 <= status < 300:
-            server.startup_s = time.monotonic() - started
-            return server
-        time.sleep(0.02)
-    server.stop()
-    raise BenchError(f"{name} did not answer {probe} within {wait:.0f} s; see {log}")
-
-
-def start_mock(args: argparse.Namespace, fixture: Fixture, logs: Path) -> Server:
-    port = free_port()
-    command = [
-        args.python,
-        "-m",
-        "patchworks_mock",
-        "serve",
-        "--port",
-        str(port),
-        "--fixtures",
-        str(fixture.path),
-        "--api-key",
-        API_KEY,
-        "--log-level",
-        args.mock_log_level,
-    ]
-    log = logs / f"mock-{fixture.packages}.log"
-    return _start("mock", command, f"http://127.0.0.1:{port}", "/api/v1/packages", log, 120)
-
-
-def start_prism(args: argparse.Namespace, prism: list[str], logs: Path) -> Server:
-    port = free_port()
-    command = [*prism, "mock", str(SPEC), "-p", str(port), "-h", "127.0.0.1"]
-    command += ["-v", args.prism_log_level]
-    log = logs / "prism.log"
-    return _start("prism", command, f"http://127.0.0.1:{port}", "/api/v1/packages", log, 120)
-
-
-# -- load ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    """One scenario against one server: wrk's counts and latency percentiles."""
-
-    server: str
-    packages: int
-    scenario: str
-    requests: int
-    seconds: float
-    rps: float
-    mean_ms: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    non_2xx: int
-    socket_errors: int
-    statuses: dict[str, int] = field(default_factory=dict)  # one probe of each operation
-    load_1m: float = 0.0  # the machine's load average when the scenario started
-    single_ms: float | None = None  # median of sequential requests on an idle server
-    cpu_ms_per_request: float | None = None  # the server's CPU time / requests done (wrk's)
-    profile: list[dict] = field(default_factory=list)
-
-
-def wrk_env(scenario: str, fixture: Fixture, fresh: list[int], threads: int) -> dict[str, str]:
-    def joined(values: list[int]) -> str:
-        return ",".join(map(str, values))
-
-    return {
-        **os.environ,
-        "BENCH_SCENARIO": scenario,
-        "BENCH_KEY": API_KEY,
-        "BENCH_RUN": datetime.now(UTC).strftime("%H%M%S%f"),
-        "BENCH_THREADS": str(threads),
-        "BENCH_LIST_QUERY": LIST_QUERY,
-        "BENCH_MIX": MIX,
-        "BENCH_IDS": joined(fixture.ids),
-        "BENCH_FRESH": joined(fresh or fixture.ids[:FRESH_PACKAGES]),
-        "BENCH_VERSIONS": joined(fixture.versions),
-        "BENCH_MEMBERS": joined(fixture.members),
-        "BENCH_VES": joined(fixture.environments),
-    }
-
-
-def run_wrk(
-    wrk: str, args: argparse.Namespace, url: str, env: dict[str, str], seconds: int
-) -> dict:
-    command = [
-        wrk,
-        "-t",
-        str(args.threads),
-        "-c",
-        str(args.connections),
-        "-d",
-        f"{seconds}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA),
-        url,
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
-    for line in done.stdout.splitlines():
-        if line.startswith("BENCH_JSON "):
-            return json.loads(line.removeprefix("BENCH_JSON "))
-    raise BenchError(f"wrk gave no result (exit {done.returncode}): {done.stderr.strip()[:200]}")
-
-
-def probe_statuses(server: Server, scenario: str, fixture: Fixture, fresh: list[int]) -> dict:
-    """The status one request of each operation in the scenario gets (before the load)."""
-    ops = [s.split(":")[0] for s in MIX.split(",")] if scenario == "mix" else [scenario]
-    package = fixture.ids[len(fixture.ids) // 2]
-    member = fixture.members[0] if fixture.members else package
-    target = fresh[-1] if fresh else package
-    requests = {
-        "list_default": ("GET", "/api/v1/packages", None),
-        "list_query": ("GET", f"/api/v1/packages?{LIST_QUERY}", None),
-        "get": ("GET", f"/api/v1/packages/{package}", None),
-        "create": ("POST", "/api/v1/packages", {"name": "Bench probe", "notes": None}),
-        "update": ("PUT", f"/api/v1/packages/{package}", {"name": "Bench probe 2"}),
-        "add_version": (
-            "POST",
-            f"/api/v1/packages/{target}/flow-versions/{fixture.versions[-1]}",
-            {"priority": 50},
-        ),
-        "compare": ("GET", f"/api/v1/packages/{member}/compare/{fixture.environments[0]}", None),
-    }
-    statuses: dict[str, int] = {}
-    for op in ops:
-        method, path, body = requests[op]
-        statuses[op] = call(method, server.base + path, body)[0]
-    return statuses
-
-
-def single_latency_ms(server: Server, path: str, count: int = 15) -> float:
-    """Median time of `count` requests one after another on one keep-alive connection."""
-    host, port = server.base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=300)
-    times = []
-    try:
-        for _ in range(count):
-            started = time.perf_counter()
-            connection.request("GET", path, headers={"Authorization": API_KEY})
-            connection.getresponse().read()
-            times.append((time.perf_counter() - started) * 1000)
-            if sum(times) > 5000 and len(times) >= 3:
-                break
-    finally:
-        connection.close()
-    return round(statistics.median(times), 3)
-
-
-def prepare_mock(server: Server, scenario: str) -> list[int]:
-    """Reset the state if a write changed it; make empty packages to add flow versions to."""
-    if server.dirty:
-        status, _ = call("POST", server.base + "/__mock__/reset", timeout=300)
-        if status != 200:
-            raise BenchError(f"POST /__mock__/reset answered {status}")
-        server.dirty = False
-    if scenario in READS:
-        return []
-    server.dirty = True
-    if scenario not in ("add_version", "mix"):
-        return []
-    fresh = []
-    for n in range(FRESH_PACKAGES):
-        status, body = call("POST", server.base + "/api/v1/packages", {"name": f"Bench empty {n}"})
-        if status != 201:
-            raise BenchError(f"creating a package for {scenario} answered {status}")
-        fresh.append(body["data"]["id"])
-    return fresh
-
-
-def profile_summary(raw: Path, top: int = 15) -> list[dict]:
-    """The functions with the most samples on top of the stack (self) in a py-spy raw file."""
-    own: Counter[str] = Counter()
-    total = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        total += int(count)
-        own[stack.split(";")[-1]] += int(count)
-    return [
-        {"function": name, "self_share": round(n / total, 4), "samples": n}
-        for name, n in own.most_common(top)
-    ]
-
-
-def run_scenario(
-    wrk: str,
-    args: argparse.Namespace,
-    server: Server,
-    fixture: Fixture,
-    scenario: str,
-    profiles: Path | None,
-    py_spy: str | None,
-) -> Result:
-    fresh = prepare_mock(server, scenario) if server.name == "mock" else []
-    statuses = probe_statuses(server, scenario, fixture, fresh)
-    alone = single_latency_ms(server, READ_PATHS[scenario](fixture)) if scenario in READS else None
-    if server.name == "mock":
-        fresh = fresh[:-1] if fresh else fresh  # the probe added a version to the last one
-    env = wrk_env(scenario, fixture, fresh, args.threads)
-    if args.warmup > 0:
-        run_wrk(wrk, args, server.base, env, args.warmup)
-        call("GET", server.base + "/api/v1/packages?per_page=1", timeout=300)  # drain the queue
-    load = os.getloadavg()[0]
-    spy = None
-    raw = None
-    if profiles is not None and py_spy and server.name == "mock":
-        raw = profiles / f"{server.name}-{fixture.packages}-{scenario}.txt"
-        spy = subprocess.Popen(
-            [py_spy, "record", "--pid", str(server.pid), "--rate", "250", "--format", "raw"]
-            + ["--duration", str(args.duration), "--nonblocking", "-o", str(raw)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    cpu_before = cpu_seconds(server.pid)
-    measured = run_wrk(wrk, args, server.base, env, args.duration)
-    cpu = cpu_seconds(server.pid) - cpu_before
-    profile: list[dict] = []
-    if spy is not None and raw is not None:
-        spy.wait(timeout=args.duration + 60)
-        profile = profile_summary(raw) if raw.exists() else []
-    seconds = measured["duration_us"] / 1e6
-    return Result(
-        server=server.name,
-        packages=fixture.packages,
-        scenario=scenario,
-        requests=measured["requests"],
-        seconds=round(seconds, 3),
-        rps=round(measured["requests"] / seconds, 1),
-        mean_ms=round(measured["mean_us"] / 1000, 3),
-        p50_ms=round(measured["p50_us"] / 1000, 3),
-        p90_ms=round(measured["p90_us"] / 1000, 3),
-        p99_ms=round(measured["p99_us"] / 1000, 3),
-        max_ms=round(measured["max_us"] / 1000, 3),
-        non_2xx=measured["non_2xx"],
-        socket_errors=sum(
-            measured[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
-        ),
-        statuses=statuses,
-        load_1m=round(load, 2),
-        single_ms=alone,
-        cpu_ms_per_request=round(cpu * 1000 / measured["requests"], 3)
-        if measured["requests"]
-        else None,
-        profile=profile,
-    )
-
-
-# -- report --------------------------------------------------------------------------------
-
-
-def _find(results: list[Result], server: str, packages: int, scenario: str) -> Result | None:
-    return next(
-        (
-            r
-            for r in results
-            if r.server == server and r.packages == packages and r.scenario == scenario
-        ),
-        None,
-    )
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
-
-
-def evaluate(report: dict) -> list[dict]:
-    """Each target of the issue with the measured figure and whether it is met."""
-    results = [Result(**r) for r in report["results"]]
-    small, large = report["small_packages"], report["large_packages"]
-    checks = []
-    for scenario in [*READS, "mix"]:
-        mock = _find(results, "mock", small, scenario)
-        prism = _find(results, "prism", small, scenario)
-        if mock and prism:
-            ratio = mock.rps / prism.rps if prism.rps else None
-            checks.append(
-                {
-                    "target": f"{scenario}: rps >= {TARGET_READ_RATIO:g}x Prism",
-                    "measured": f"{_fmt(ratio, 2)}x",
-                    "met": ratio is not None and ratio >= TARGET_READ_RATIO,
-                }
-            )
-        if mock:
-            checks.append(
-                {
-                    "target": f"{scenario}: p99 < {TARGET_P99_MS:g} ms",
-                    "measured": f"{mock.p99_ms:.2f} ms",
-                    "met": mock.p99_ms < TARGET_P99_MS,
-                }
-            )
-    for scenario in SCALED:
-        a = _find(results, "mock", small, scenario)
-        b = _find(results, "mock", large, scenario)
-        if a and b:
-            ratio = b.mean_ms / a.mean_ms if b.requests else float("inf")
-            checks.append(
-                {
-                    "target": f"{scenario}: time/request at {large:,} <= {TARGET_SCALE:g}x "
-                    f"at {small:,}",
-                    "measured": (
-                        f"{ratio:.2f}x ({a.mean_ms:.2f} -> {b.mean_ms:.2f} ms mean under load"
-                        f"; alone {_fmt(a.single_ms, 2)} -> {_fmt(b.single_ms, 2)} ms)"
-                        if b.requests
-                        else f"no request done in {b.seconds:.0f} s (alone "
-                        f"{_fmt(a.single_ms, 2)} -> {_fmt(b.single_ms, 2)} ms)"
-                    ),
-                    "met": ratio <= TARGET_SCALE,
-                }
-            )
-    startup = report.get("large_startup_s")
-    if startup is not None:
-        checks.append(
-            {
-                "target": f"startup with {large:,} packages < {TARGET_STARTUP_S:g} s",
-                "measured": f"{startup:.2f} s",
-                "met": startup < TARGET_STARTUP_S,
-            }
-        )
-    rss = report.get("large_rss_mb_after_load") or report.get("large_rss_mb_started")
-    if rss is not None:
-        checks.append(
-            {
-                "target": f"resident memory with {large:,} packages < {TARGET_RSS_MB:g} MB",
-                "measured": f"{rss:.0f} MB",
-                "met": rss < TARGET_RSS_MB,
-            }
-        )
-    return checks
-
-
-def markdown(report: dict) -> str:
-    """The report's tables as Markdown."""
-    results = [Result(**r) for r in report["results"]]
-    small, large = report["small_packages"], report["large_packages"]
-    env = report["environment"]
-    lines = [
-        f"Run {report['started']} on {env['cpu']} ({env['cores']} cores), "
-        f"{report['settings']['connections']} connections, {report['settings']['threads']} wrk "
-        f"thread(s), {report['settings']['duration']} s per scenario after "
-        f"{report['settings']['warmup']} s warm-up; commit {env['commit']}.",
-        "",
-        f"### Mock vs Prism ({small:,} packages)",
-        "",
-        "| scenario | mock req/s | mock p50 ms | mock p99 ms | mock CPU ms/req | mock non-2xx "
-        "| prism req/s | prism p50 ms | prism p99 ms | prism CPU ms/req | prism non-2xx "
-        "| mock/prism req/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for scenario in SCENARIOS:
-        mock = _find(results, "mock", small, scenario)
-        prism = _find(results, "prism", small, scenario)
-        if not mock and not prism:
-            continue
-        ratio = mock.rps / prism.rps if mock and prism and prism.rps else None
-        lines.append(
-            f"| {scenario} "
-            f"| {_fmt(mock and mock.rps, 0)} | {_fmt(mock and mock.p50_ms, 2)} "
-            f"| {_fmt(mock and mock.p99_ms, 2)} | {_fmt(mock and mock.cpu_ms_per_request, 2)} "
-            f"| {_fmt(mock and mock.non_2xx, 0)} "
-            f"| {_fmt(prism and prism.rps, 0)} | {_fmt(prism and prism.p50_ms, 2)} "
-            f"| {_fmt(prism and prism.p99_ms, 2)} | {_fmt(prism and prism.cpu_ms_per_request, 2)} "
-            f"| {_fmt(prism and prism.non_2xx, 0)} "
-            f"| {_fmt(ratio, 2)} |"
-        )
-    if any(r.packages == large for r in results):
-        lines += [
-            "",
-            f"### Mock with {small:,} vs {large:,} packages",
-            "",
-            "Under load: wrk's figures; alone: median of sequential requests on one connection.",
-            "",
-            f"| scenario | req/s {small:,} | p50 ms | p99 ms | req/s {large:,} | p50 ms | p99 ms "
-            f"| load time ratio | alone ms {small:,} | alone ms {large:,} | alone ratio |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for scenario in SCALED:
-            a = _find(results, "mock", small, scenario)
-            b = _find(results, "mock", large, scenario)
-            if not a or not b:
-                continue
-            loaded = f"{b.mean_ms / a.mean_ms:.2f}" if b.requests else "none done"
-            alone = f"{b.single_ms / a.single_ms:.2f}" if a.single_ms and b.single_ms else "n/a"
-            lines.append(
-                f"| {scenario} | {a.rps:,.0f} | {a.p50_ms:.2f} | {a.p99_ms:.2f} "
-                f"| {b.rps:,.0f} | {b.p50_ms:.2f} | {b.p99_ms:.2f} | {loaded} "
-                f"| {_fmt(a.single_ms, 2)} | {_fmt(b.single_ms, 2)} | {alone} |"
-            )
-    lines += ["", "### Startup and memory", "", "| server | packages | startup s | RSS MB |"]
-    lines.append("| --- | ---: | ---: | ---: |")
-    for row in report["processes"]:
-        lines.append(
-            f"| {row['server']} | {_fmt(row['packages'], 0)} | {row['startup_s']:.2f} "
-            f"| {_fmt(row['rss_mb_started'], 0)} (after load: {_fmt(row['rss_mb_after_load'], 0)})"
-            " |"
-        )
-    lines += ["", "### Targets", "", "| target | measured | met |", "| --- | --- | --- |"]
-    for check in report["targets"]:
-        lines.append(
-            f"| {check['target']} | {check['measured']} | {'yes' if check['met'] else 'NO'} |"
-        )
-    probes = {(r.server, r.scenario): r.statuses for r in results if r.packages == small}
-    lines += ["", "Status of one probe request per operation before each load:", ""]
-    for (server, scenario), statuses in probes.items():
-        shown = ", ".join(f"{op} {code}" for op, code in statuses.items())
-        lines.append(f"- {server} {scenario}: {shown}")
-    return "\n".join(lines) + "\n"
-
-
-def environment(args: argparse.Namespace, wrk: str, prism: list[str] | None) -> dict:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = _version(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "kernel": platform.release(),
-        "python": _version([args.python, "--version"]),
-        "connexion": _version(
-            [args.python, "-c", "import importlib.metadata as m; print(m.version('connexion'))"]
-        ),
-        "wrk": _version([wrk, "--version"]),
-        "prism": _version([*prism, "--version"]) if prism else None,
-        "commit": commit + ("+dirty" if dirty else ""),
-        "load_1m_at_start": round(os.getloadavg()[0], 2),
-    }
-
-
-# -- main ----------------------------------------------------------------------------------
 
 
 def parser() -> argparse.ArgumentParser:
+    """The flags; bench/README.md says when each is useful."""
     p = argparse.ArgumentParser(
         prog="bench/run.py",
         description="Benchmark the mock against Prism with wrk over loopback "
@@ -791,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0, or 2 with one line on stderr when it cannot run."""
     args = parser().parse_args(argv)
     try:
         return _main(args)
@@ -799,26 +105,79 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
 
 
-def _main(args: argparse.Namespace) -> int:
+def _chosen_scenarios(args: argparse.Namespace) -> list[str]:
+    """The scenarios --scenarios names, after checking the flags (before anything is started)."""
     scenarios = [s for s in args.scenarios.split(",") if s]
     unknown = sorted(set(scenarios) - set(SCENARIOS))
     if unknown:
         raise BenchError(f"unknown scenario(s) {', '.join(unknown)}; choose from {SCENARIOS}")
     if args.duration < 1 or args.connections < 1 or args.threads < 1:
         raise BenchError("--duration, --connections and --threads must be at least 1")
-    wrk = ensure_wrk(args.wrk)
-    prism = None if args.no_prism else ensure_prism(args.prism)
-    py_spy = ensure_py_spy(args.py_spy) if args.profile else None
+    return scenarios
+
+
+def _make_fixtures(args: argparse.Namespace, directory: Path) -> tuple[Fixture, Fixture | None]:
+    """The small store and, unless --no-large, the large one."""
+    print(f"generating fixtures (seed {args.seed}) ...", flush=True)
+    small = fixtures.make_fixture(args.small, args.seed, directory)
+    large = None if args.no_large else fixtures.make_fixture(args.large, args.seed, directory)
+    print(
+        f"  {args.small:,} packages in {small.seconds:.1f} s"
+        + (f", {args.large:,} in {large.seconds:.1f} s" if large else ""),
+        flush=True,
+    )
+    return small, large
+
+
+def _measure_server(
+    settings: measure.Settings, server: Server, fixture: Fixture, chosen: list[str]
+) -> tuple[list[Result], dict[str, Any]]:
+    """Run `chosen` against a started server; the results and its startup and memory row."""
+    started_rss = servers.rss_mb(server.pid)
+    print(
+        f"{server.name} on {fixture.packages:,} packages: answered after "
+        f"{server.startup_s:.2f} s, RSS {fmt(started_rss, 0)} MB",
+        flush=True,
+    )
+    results = []
+    for scenario in chosen:
+        result = measure.run_scenario(settings, server, fixture, scenario)
+        print(report.progress_line(result), flush=True)
+        results.append(result)
+    after_rss = servers.rss_mb(server.pid)
+    row = {
+        "server": server.name,
+        "packages": fixture.packages if server.name == "mock" else None,
+        "startup_s": round(server.startup_s, 3),
+        "rss_mb_started": started_rss and round(started_rss, 1),
+        "rss_mb_after_load": after_rss and round(after_rss, 1),
+    }
+    return results, row
+
+
+def _main(args: argparse.Namespace) -> int:
+    scenarios = _chosen_scenarios(args)
+    wrk = tools.ensure_wrk(args.wrk)
+    prism = None if args.no_prism else tools.ensure_prism(args.prism)
+    py_spy = tools.ensure_py_spy(args.py_spy) if args.profile else None
     started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     args.output.mkdir(parents=True, exist_ok=True)
     logs = args.output / f"{stamp}-logs"
     logs.mkdir()
-    profiles = logs if args.profile else None
-    report: dict[str, Any] = {
+    settings = measure.Settings(
+        wrk=wrk,
+        threads=args.threads,
+        connections=args.connections,
+        duration=args.duration,
+        warmup=args.warmup,
+        py_spy=py_spy,
+        profiles=logs if args.profile else None,
+    )
+    document: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "environment": environment(args, wrk, prism),
+        "environment": tools.environment(args.python, wrk, prism),
         "small_packages": args.small,
         "large_packages": None if args.no_large else args.large,
         "scenarios": {s: DESCRIPTIONS[s] for s in scenarios},
@@ -826,27 +185,8 @@ def _main(args: argparse.Namespace) -> int:
         "processes": [],
     }
     results: list[Result] = []
-
-    def record(result: Result) -> None:
-        results.append(result)
-        print(
-            f"  {result.server:5} {result.packages:>7,} {result.scenario:12} "
-            f"{result.rps:9,.0f} req/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
-            f"  cpu/req {_fmt(result.cpu_ms_per_request, 2)} ms  non-2xx {result.non_2xx}"
-            f"  probe {result.statuses}",
-            flush=True,
-        )
-
     with tempfile.TemporaryDirectory(prefix="patchworks-bench-") as scratch:
-        directory = Path(scratch)
-        print(f"generating fixtures (seed {args.seed}) ...", flush=True)
-        small = make_fixture(args.small, args.seed, directory)
-        large = None if args.no_large else make_fixture(args.large, args.seed, directory)
-        print(
-            f"  {args.small:,} packages in {small.seconds:.1f} s"
-            + (f", {args.large:,} in {large.seconds:.1f} s" if large else ""),
-            flush=True,
-        )
+        small, large = _make_fixtures(args, Path(scratch))
         runs: list[tuple[str, Fixture, list[str]]] = [("mock", small, scenarios)]
         if prism:
             runs.append(("prism", small, scenarios))
@@ -854,46 +194,30 @@ def _main(args: argparse.Namespace) -> int:
             runs.append(("mock", large, [s for s in scenarios if s in SCALED]))
         for name, fixture, chosen in runs:
             if name == "mock":
-                server = start_mock(args, fixture, logs)
+                server = servers.start_mock(args.python, args.mock_log_level, fixture, logs)
             else:
-                server = start_prism(args, prism or [], logs)
+                server = servers.start_prism(prism or [], args.prism_log_level, logs)
             try:
-                started_rss = rss_mb(server.pid)
-                print(
-                    f"{name} on {fixture.packages:,} packages: answered after "
-                    f"{server.startup_s:.2f} s, RSS {_fmt(started_rss, 0)} MB",
-                    flush=True,
-                )
-                for scenario in chosen:
-                    record(run_scenario(wrk, args, server, fixture, scenario, profiles, py_spy))
-                row = {
-                    "server": name,
-                    "packages": fixture.packages if name == "mock" else None,
-                    "startup_s": round(server.startup_s, 3),
-                    "rss_mb_started": started_rss and round(started_rss, 1),
-                    "rss_mb_after_load": (after := rss_mb(server.pid)) and round(after, 1),
-                }
-                report["processes"].append(row)
-                if name == "mock" and large is not None and fixture is large:
-                    report["large_startup_s"] = row["startup_s"]
-                    report["large_rss_mb_started"] = row["rss_mb_started"]
-                    report["large_rss_mb_after_load"] = row["rss_mb_after_load"]
+                done, row = _measure_server(settings, server, fixture, chosen)
             finally:
                 server.stop()
-        report["fixture_seconds"] = {
+            results += done
+            document["processes"].append(row)
+            if fixture is large:
+                document["large_startup_s"] = row["startup_s"]
+                document["large_rss_mb_started"] = row["rss_mb_started"]
+                document["large_rss_mb_after_load"] = row["rss_mb_after_load"]
+        document["fixture_seconds"] = {
             str(f.packages): round(f.seconds, 2) for f in (small, large) if f is not None
         }
 
-    report["results"] = [asdict(r) for r in results]
-    report["targets"] = evaluate(report)
-    text = markdown(report)
-    (args.output / f"{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.output / f"{stamp}.md").write_text(text)
-    shutil.copyfile(args.output / f"{stamp}.json", args.output / "latest.json")
-    shutil.copyfile(args.output / f"{stamp}.md", args.output / "latest.md")
+    document["results"] = [asdict(r) for r in results]
+    document["targets"] = score.evaluate(document)
+    text = report.markdown(document)
+    written = report.write(document, text, args.output, stamp)
     print()
     print(text)
-    print(f"written: {args.output / (stamp + '.json')} and .md (logs in {logs})")
+    print(f"written: {written} and .md (logs in {logs})")
     return 0
 
 
