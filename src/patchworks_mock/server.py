@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
+from patchworks_mock import uvicorn_internals
+
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket, so that a taken port is one clear error before the server starts."""
@@ -46,14 +48,14 @@ class BackgroundServer:
     def start(self, timeout: float = 30.0) -> BackgroundServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
-        while not self._server.started:
+        while not uvicorn_internals.has_started(self._server):
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the mock server did not start")
             time.sleep(0.01)
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
+        uvicorn_internals.ask_to_stop(self._server)
         self._thread.join(timeout=10)
         self._sock.close()
 
