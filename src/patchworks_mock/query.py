@@ -1,7 +1,7 @@
 """spatie/laravel-query-builder's request grammar: `filter[x]`, `sort`, `include`.
 
-The allowed names are this module's tables; the spec's `include` and `sort` patterns say the
-same, and a test keeps the two in step.
+The allowed includes and sorts are the spec's (the enums of its `Include` and `Sort`
+parameters); the one allowed filter is the spec's `filter[name]` parameter.
 """
 
 from __future__ import annotations
@@ -11,22 +11,11 @@ from dataclasses import dataclass, field
 
 from starlette.datastructures import QueryParams
 
-from patchworks_mock import errors
+from patchworks_mock import errors, spec
 
 ALLOWED_FILTERS = ["name"]
-ALLOWED_SORTS = ["name"]
-ALLOWED_INCLUDES = [
-    "createdBy",
-    "flowVersions",
-    "flowVersions.deployments",
-    "virtualEnvironments",
-    "deployments",
-    "deployments.virtualEnvironment",
-    "deployments.virtualEnvironment.deployedVersion",
-    "deployments.user",
-    "package",
-    "flowVersionDeployments",
-]
+ALLOWED_SORTS = [value for value in spec.allowed_values("Sort") if not value.startswith("-")]
+ALLOWED_INCLUDES = spec.allowed_values("Include")
 
 _FILTER_KEY = re.compile(r"filter\[([^\]]*)\]")
 

@@ -81,3 +81,10 @@ def documented_statuses(method: str, path: str) -> frozenset[int]:
     """The response statuses the specs document for `method` at `path`."""
     route = find(path)
     return route.statuses.get(method, frozenset()) if route else frozenset()
+
+
+def allowed_values(parameter: str) -> list[str]:
+    """The enumerated values of a list-valued query parameter of the packages spec, e.g. the
+    includes spatie allows (`components.parameters.Include`)."""
+    schema = _load(bundled.PACKAGES_SPEC)["components"]["parameters"][parameter]["schema"]
+    return list(schema["items"]["enum"])

@@ -153,10 +153,11 @@ def check_query(parameters: list[dict], typed_query: dict[str, t.Any]) -> None:
             invalid[param["name"]] = [message(param["name"], error)]
     if invalid:
         raise errors.Invalid(invalid)
+    # Connexion typed these comma-separated lists as lists; spatie words them as sent.
     if "include" in not_allowed:
-        query.include_tree(typed_query.get("include"))
+        query.include_tree(",".join(typed_query["include"]))
     if "sort" in not_allowed:
-        query.sort_order(typed_query.get("sort"))
+        query.sort_order(",".join(typed_query["sort"]))
     if not_allowed:  # the spec's pattern and query's table disagree: still refuse
         raise errors.QueryNotAllowed(errors.not_allowed_by_spec(not_allowed[0]))
 
