@@ -93,15 +93,15 @@ def test_what_a_document_leaves_out_is_filled_in_from_a_file_as_from_the_documen
     assert not loads_alike(tmp_path, document).deployments
 
 
-def test_numbers_stay_as_the_document_writes_them(tmp_path, document):
-    # JSON Schema's integers include 1.0, which the store keeps as the document has it.
+def test_whole_numbers_written_as_floats_are_read_as_ints(tmp_path, document):
+    # JSON Schema's integers include 1.0; the store reads it as 1, so that 1.0 and 1 are one id.
     package = next(p for p in document["packages"] if p.get("flow_versions"))
     package["id"] = float(package["id"])
     package["flow_versions"][0]["priority"] = 7.0
-    stored = loads_alike(tmp_path, document).packages[package["id"]]
-    assert type(stored.id) is float
-    assert list(stored.members.values())[0] == 7.0
-    assert type(list(stored.members.values())[0]) is float
+    stored = loads_alike(tmp_path, document).packages[int(package["id"])]
+    assert type(stored.id) is int
+    assert list(stored.members.values())[0] == 7
+    assert type(list(stored.members.values())[0]) is int
 
 
 def test_a_lone_surrogate_is_kept_as_the_json_module_reads_it(tmp_path, document):

@@ -357,8 +357,8 @@ def _build(document: dict) -> Store:
     try:
         raw = msgspec.json.encode(document)
     except UnicodeEncodeError:  # a lone surrogate: made from the document, sharing its strings
-        return _loaded(partial(msgspec.convert, document))
-    return _loaded(partial(msgspec.json.decode, raw))
+        return _loaded(partial(msgspec.convert, document, strict=False))
+    return _loaded(partial(msgspec.json.decode, raw, strict=False))
 
 
 def _decoded(raw: bytes, source: str) -> Store:
@@ -368,10 +368,10 @@ def _decoded(raw: bytes, source: str) -> Store:
     document in Python, and makes them new: a store that kept the parsed document's strings
     and numbers would keep nearly all of its memory in use after it is dropped (CPython gives a
     block of small objects back only when nothing in it is alive, and the document's objects
-    are spread over all of its blocks). Numbers stay as written: an id of 1.0 stays a float.
+    are spread over all of its blocks). Whole numbers written as 1.0 are read as ints.
     """
     try:
-        return _loaded(partial(msgspec.json.decode, raw))
+        return _loaded(partial(msgspec.json.decode, raw, strict=False))
     except msgspec.DecodeError:  # a lone surrogate, or a key given twice, first with a bad value
         return _build(_parse(raw, source))
 

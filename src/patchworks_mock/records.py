@@ -25,8 +25,8 @@ Status = Literal["deployed", "inactive"]
 DEPLOYED, INACTIVE = get_args(Status)
 DRAFT = "draft"  # a flow version's status when it has no flow version deployment
 
-# JSON Schema's integers include 1.0: a number stays as the fixture document wrote it.
-Integer = int | float
+# JSON Schema's integers include 1.0, which loading reads as 1: ids and numbers are ints.
+Integer = int
 
 
 class _Record(msgspec.Struct, gc=False):
