@@ -11,7 +11,7 @@ import shlex
 
 import httpx
 
-KEY_VARIABLE = "PATCHWORKS_API_KEY"
+from patchworks_mock.contract.rules import KEY_VARIABLE
 
 
 def curl(request: httpx.Request, api_key: str = "") -> str:

@@ -21,14 +21,13 @@ from patchworks_mock import paths
 from patchworks_mock.contract import report
 from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import OPERATIONS
-from patchworks_mock.contract.exchange import KEY_VARIABLE
 from patchworks_mock.contract.profiles import PHASES
+from patchworks_mock.contract.rules import ABSENT, KEY_VARIABLE, nonblank
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.contract.target import Target
 
 CREATE = "POST /api/v1/packages"
 DELETE = "DELETE /api/v1/packages/{package}"
-ABSENT = "0"  # Laravel ids start at 1: a package id that names nothing
 # A schema-valid request to these operations may be refused with a documented 422 for a domain
 # rule the schema cannot express: deploying an empty package, a second version of a flow,
 # removing a version after the first deploy. Only `positive_data_acceptance`, only on a 422, only
@@ -136,7 +135,7 @@ class Guard:
         body = case.body
         if label in WRITES_BODY_NAME and positive and isinstance(body, dict):
             name = body.get("name")
-            valid = isinstance(name, str) and name.strip(" \t\n\r\0\x0b")
+            valid = isinstance(name, str) and nonblank(name)
             if valid and not name.startswith(self.ledger.prefix):
                 body["name"] = self.ledger.name(name)
 
