@@ -11,7 +11,7 @@ from patchworks_mock.contract import report
 from patchworks_mock.contract.safety import PREFIX
 from patchworks_mock.mock import DEVELOPMENT_KEY
 from patchworks_mock.server import serving
-from tests.contract.conftest import run_suite
+from tests.contract.support import run_suite
 
 
 def _state(app) -> dict:

@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from hypothesis import strategies as st
 
-from patchworks_mock.contract import hypo
 from patchworks_mock.contract.api import OPERATIONS, Api, label
-from patchworks_mock.contract.exchange import Violation, data, expect, expect_status
+from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
+from patchworks_mock.contract.hypothesis_runs import check_all
 from patchworks_mock.contract.rules import (
     ABSENT,
     DEFAULT_PRIORITY,
@@ -60,7 +60,7 @@ class Context:
         return data(response)
 
     def run(self, strategy: st.SearchStrategy, body: Callable[[object], None], examples=None):
-        hypo.check_all(strategy, body, run_seed=self.seed, examples=examples or self.examples)
+        check_all(strategy, body, run_seed=self.seed, examples=examples or self.examples)
 
 
 @dataclass

@@ -24,9 +24,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from patchworks_mock.contract import hypo
 from patchworks_mock.contract.api import Api
-from patchworks_mock.contract.exchange import Violation, data, expect, expect_status
+from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
+from patchworks_mock.contract.hypothesis_runs import suite_settings
 from patchworks_mock.contract.rules import ABSENT, DEFAULT_PRIORITY, MAX_NAME, nonblank, stored
 from patchworks_mock.contract.safety import Ledger
 
@@ -332,7 +332,7 @@ def run(
     try:
         run_state_machine_as_test(
             seed(run_seed)(Recorded),
-            settings=hypo.suite_settings(examples, stateful_step_count=steps),
+            settings=suite_settings(examples, stateful_step_count=steps),
         )
     except Violation as exc:
         shown = sequence[-MAX_SHOWN:]
