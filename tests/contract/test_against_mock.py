@@ -11,7 +11,7 @@ from patchworks_mock.contract import report
 from patchworks_mock.contract.safety import PREFIX
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import serving
-from tests.contract.conftest import run_suite
+from tests.contract.support import run_suite
 
 
 def _state(app) -> dict:
@@ -82,12 +82,12 @@ def test_by_url_without_deploy_rights_deploy_tests_are_skipped_with_a_reason() -
 def test_read_only_changes_nothing() -> None:
     app = create_app()
     before = _state(app)
-    next_ids = dict(app.state.store._next_id)
+    next_ids = app.state.store.next_ids()
     with serving(app) as url:
         run = run_suite(url=url, api_key=DEVELOPMENT_KEY, read_only=True)
     assert run.code == 0, run.output
     assert _state(app) == before
-    assert app.state.store._next_id == next_ids  # not even a create that was undone
+    assert app.state.store.next_ids() == next_ids  # not even a create that was undone
     ran = {r.operation.split(" ")[0] for r in run.results if r.suite == "schema"}
     assert ran <= {"GET", "all"}
     assert any(r.check == "auth_enforced" and r.status == report.PASSED for r in run.results)

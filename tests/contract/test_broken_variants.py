@@ -6,7 +6,7 @@ import pytest
 
 from patchworks_mock.app import create_app
 from tests.contract import broken
-from tests.contract.conftest import run_suite
+from tests.contract.support import run_suite
 
 SCHEMA = ("schema",)
 PROPS = ("properties",)

@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import stateful
-from patchworks_mock.contract.exchange import Violation
+from patchworks_mock.contract.expectations import Violation
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from tests.contract import broken

@@ -8,8 +8,7 @@ import sys
 
 from patchworks_mock.cli_common import positive
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES
-
-API_KEY_VARIABLE = "PATCHWORKS_API_KEY"
+from patchworks_mock.contract.rules import KEY_VARIABLE
 
 
 def _seed(text: str) -> int:
@@ -33,10 +32,10 @@ def _choices(allowed: tuple[str, ...]):
 def check(args: argparse.Namespace) -> int:
     """Run the suite as the options say; the exit code is the verdict."""
     if args.url is not None and not args.api_key:
-        args.api_key = os.environ.get(API_KEY_VARIABLE)
+        args.api_key = os.environ.get(KEY_VARIABLE)
     if args.url is not None and not args.api_key:
         print(
-            f"patchworks-mock: error: --url needs --api-key KEY (or ${API_KEY_VARIABLE})",
+            f"patchworks-mock: error: --url needs --api-key KEY (or ${KEY_VARIABLE})",
             file=sys.stderr,
         )
         return 2
@@ -76,7 +75,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--api-key",
         metavar="KEY",
-        help=f"key sent as 'Authorization: KEY' with --url (default: ${API_KEY_VARIABLE})",
+        help=f"key sent as 'Authorization: KEY' with --url (default: ${KEY_VARIABLE})",
     )
     parser.add_argument(
         "--seed", type=_seed, help="seed for every generator; a run prints its seed"

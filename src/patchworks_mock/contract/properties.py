@@ -14,17 +14,20 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from hypothesis import strategies as st
 
-from patchworks_mock.contract import hypo
 from patchworks_mock.contract.api import OPERATIONS, Api, label
-from patchworks_mock.contract.exchange import Violation, data, expect, expect_status
+from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
+from patchworks_mock.contract.hypothesis_runs import check_all
+from patchworks_mock.contract.rules import (
+    ABSENT,
+    DEFAULT_PRIORITY,
+    UNAUTHENTICATED,
+    nonblank,
+    stored,
+)
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.contract.target import Target
 
-TRIMMED = " \t\n\r\0\x0b"
-DEFAULT_PRIORITY = 50
-UNAUTHENTICATED = {"message": "Unauthenticated."}
 MAX_PAGES = 12
-ABSENT = "0"  # Laravel ids start at 1: a path id that names nothing anywhere
 WORDS = ["Alpha", "alpha beta", "BETA gamma", "Gamma", "delta", "Epsilon alpha"]
 TEXT = st.text(
     alphabet=st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from("\t é"),
@@ -57,7 +60,7 @@ class Context:
         return data(response)
 
     def run(self, strategy: st.SearchStrategy, body: Callable[[object], None], examples=None):
-        hypo.check_all(strategy, body, run_seed=self.seed, examples=examples or self.examples)
+        check_all(strategy, body, run_seed=self.seed, examples=examples or self.examples)
 
 
 @dataclass
@@ -230,19 +233,10 @@ def sort_order(ctx: Context) -> None:
     ctx.run(st.tuples(st.sampled_from(["name", "-name"]), st.integers(1, 7)), check)
 
 
-def _nonblank(text: str) -> bool:
-    return bool(text.strip(TRIMMED))
-
-
-def _stored(value: str | None) -> str | None:
-    """What Laravel keeps of an input string: trimmed, blank as null."""
-    return None if value is None else (value.strip(TRIMMED) or None)
-
-
 def crud_round_trip(ctx: Context) -> None:
     """create -> get returns every field; update persists; delete -> 404 and gone from lists."""
     fields = st.tuples(
-        TEXT.filter(_nonblank), st.none() | TEXT, TEXT.filter(_nonblank), st.none() | TEXT
+        TEXT.filter(nonblank), st.none() | TEXT, TEXT.filter(nonblank), st.none() | TEXT
     )
 
     def check(args: tuple[str, str | None, str, str | None]) -> None:
@@ -252,7 +246,7 @@ def crud_round_trip(ctx: Context) -> None:
         created_id = ctx.ledger.record_created(response)
         expect(created_id is not None, "creating a valid package failed", response, "HTTP 201")
         created = data(response)
-        wanted = {"name": _stored(full), "notes": _stored(notes)}
+        wanted = {"name": stored(full), "notes": stored(notes)}
         got = {k: created.get(k) for k in wanted}
         expect(got == wanted, f"create answered {got}", response, str(wanted))
         fetched = ctx.api.get(created_id)
@@ -267,7 +261,7 @@ def crud_round_trip(ctx: Context) -> None:
         new_full = ctx.ledger.name(f"crud-{new_name}")
         updated = ctx.api.update(created_id, {"name": new_full, "notes": new_notes})
         expect_status(updated, 200, "updating a package with valid fields failed")
-        wanted = {"name": _stored(new_full), "notes": _stored(new_notes)}
+        wanted = {"name": stored(new_full), "notes": stored(new_notes)}
         fetched = ctx.api.get(created_id)
         got = {k: data(fetched).get(k) for k in wanted}
         expect(got == wanted, f"after the update GET returns {got}", fetched, str(wanted))
@@ -275,7 +269,7 @@ def crud_round_trip(ctx: Context) -> None:
         expect_status(deleted, 200, "deleting a package failed")
         gone = ctx.api.get(created_id)
         expect_status(gone, 404, "a deleted package can still be fetched")
-        listed = ctx.api.list(**{"filter[name]": _stored(new_full), "per_page": 100})
+        listed = ctx.api.list(**{"filter[name]": stored(new_full), "per_page": 100})
         expect(
             created_id not in {str(r["id"]) for r in listed.json().get("data", [])},
             "a deleted package is still listed",

@@ -19,8 +19,8 @@ import httpx
 from patchworks_mock.cli_common import USAGE_ERROR
 from patchworks_mock.contract import properties, report, schema_suite, stateful
 from patchworks_mock.contract.api import Api
-from patchworks_mock.contract.exchange import Violation
-from patchworks_mock.contract.hypo import example_note
+from patchworks_mock.contract.expectations import Violation
+from patchworks_mock.contract.hypothesis_runs import example_note
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
 from patchworks_mock.contract.safety import Ledger, new_run_id
 from patchworks_mock.contract.target import Target, TargetError, local_mock, normalise_url, probe

@@ -13,9 +13,9 @@ import threading
 import httpx
 
 from patchworks_mock.contract.api import Api
+from patchworks_mock.contract.rules import MAX_NAME
 
 PREFIX = "pwcheck"
-MAX_NAME = 255
 SWEEP_PAGES = 20
 
 

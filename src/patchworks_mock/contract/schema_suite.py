@@ -5,31 +5,29 @@ keep it safe on a real deployment: just before each call, a request naming a pac
 at a package this run created (or at an id that names nothing), and a valid create or update is
 named under the run's prefix; after each call, every package Schemathesis created is recorded,
 so that the clean-up removes it.
+
+This module uses Schemathesis's public API only; running the engine, reading what it recorded
+and the `before_call` hook are in `schemathesis_internals.py` (imported as `internals`).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import schemathesis
-from schemathesis.config import SchemathesisConfig
-from schemathesis.engine import Status, events, from_schema
-from schemathesis.generation import GenerationMode
-from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 
 from patchworks_mock import bundled
 from patchworks_mock.contract import report
+from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import OPERATIONS
-from patchworks_mock.contract.exchange import KEY_VARIABLE
 from patchworks_mock.contract.profiles import PHASES
+from patchworks_mock.contract.rules import ABSENT, KEY_VARIABLE, nonblank
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.contract.target import Target
 
 CREATE = "POST /api/v1/packages"
 DELETE = "DELETE /api/v1/packages/{package}"
-ABSENT = "0"  # Laravel ids start at 1: a package id that names nothing
 # A schema-valid request to these operations may be refused with a documented 422 for a domain
 # rule the schema cannot express: deploying an empty package, a second version of a flow,
 # removing a version after the first deploy. Only `positive_data_acceptance`, only on a 422, only
@@ -57,11 +55,11 @@ class SchemaOptions:
     operations: tuple[str, ...] = ()  # operation ids to keep; empty keeps all 11
 
 
-def config_for(target: Target, options: SchemaOptions) -> SchemathesisConfig:
+def config_for(target: Target, options: SchemaOptions) -> schemathesis.Config:
     """Every built-in check that fits the API, all generation modes, a fixed seed, no database."""
     phases = {name: {"enabled": name in options.phases} for name in PHASES}
     phases["stateful"]["max-steps"] = options.stateful_steps
-    return SchemathesisConfig.from_dict(
+    return schemathesis.Config.from_dict(
         {
             "seed": options.seed,
             "base-url": target.base_url,
@@ -90,7 +88,7 @@ def operation_ids(target: Target, options: SchemaOptions) -> list[str]:
     return chosen
 
 
-def load(target: Target, options: SchemaOptions):
+def load(target: Target, options: SchemaOptions) -> schemathesis.BaseSchema:
     """The bundled contract, narrowed to `operation_ids` (one filter: chained ones replace)."""
     schema = schemathesis.openapi.from_path(
         bundled.PACKAGES_SPEC, config=config_for(target, options)
@@ -119,12 +117,12 @@ class Guard:
     ledger: Ledger
     rewritten: set[str] = field(default_factory=set)  # ids of the cases whose ids were changed
 
-    def adjust(self, case) -> None:
+    def adjust(self, case: schemathesis.Case) -> None:
+        """Called just before each call: re-aim the case at what this run may touch."""
         method = case.operation.method.upper()
         label = f"{method} {case.operation.path}"
         params = case.path_parameters
-        meta = getattr(case, "meta", None)
-        positive = meta is None or meta.generation.mode == GenerationMode.POSITIVE
+        positive = internals.is_positive(case)
         keep_ids = self.target.read_only and method == "GET"
         if params and not keep_ids and "package" in params:
             aimed = _aimed(str(params["package"]), self.ledger, positive)
@@ -139,34 +137,23 @@ class Guard:
         body = case.body
         if label in WRITES_BODY_NAME and positive and isinstance(body, dict):
             name = body.get("name")
-            valid = isinstance(name, str) and name.strip(" \t\n\r\0\x0b")
+            valid = isinstance(name, str) and nonblank(name)
             if valid and not name.startswith(self.ledger.prefix):
                 body["name"] = self.ledger.name(name)
 
 
-_active: list[Guard] = []
-_hook_lock = threading.Lock()
+def install_guards(schema: schemathesis.BaseSchema, guard: Guard) -> None:
+    """Record every package Schemathesis creates or deletes; drop the failures `Guard` caused.
 
+    (Aiming package ids at packages the run owns is `guard.adjust`, set with
+    `internals.before_call` for the length of the run.)
+    """
 
-def _before_call(context, case, kwargs) -> None:
-    """Schemathesis's process-wide hook; inert unless a run has a guard active."""
-    if _active:
-        _active[-1].adjust(case)
-
-
-def _install_hook() -> None:
-    # `before_call` exists only as a global hook. A schema-level `map_case` would do the same
-    # work at generation time, but makes the fuzzing phase about fifteen times slower.
-    with _hook_lock:
-        if _before_call not in GLOBAL_HOOK_DISPATCHER.get_all_by_name("before_call"):
-            GLOBAL_HOOK_DISPATCHER.register_hook_with_name(_before_call, "before_call")
-
-
-def install_guards(schema, guard: Guard) -> None:
-    """Aim package ids at packages the run owns; record every package Schemathesis creates."""
-    _install_hook()
-
-    def after_call(context, case, response):
+    def after_call(
+        context: schemathesis.HookContext,
+        case: schemathesis.Case,
+        response: schemathesis.Response,
+    ) -> None:
         label = f"{case.operation.method.upper()} {case.operation.path}"
         if label == DELETE and response.status_code == 200:
             guard.ledger.gone((case.path_parameters or {}).get("package"))
@@ -177,29 +164,34 @@ def install_guards(schema, guard: Guard) -> None:
         except (ValueError, KeyError, TypeError):
             return
 
-    def filter_failure(context, failure, case, response) -> bool:
+    def filter_failure(
+        context: schemathesis.HookContext,
+        failure: object,
+        case: schemathesis.Case,
+        response: schemathesis.Response,
+    ) -> bool:
+        checks = internals.failure_checks(failure)
         domain_refusal = (
-            "positive_data_acceptance" in failure.checks
+            "positive_data_acceptance" in checks
             and response.status_code == 422
             and f"{case.operation.method.upper()} {case.operation.path}" in DOMAIN_REFUSALS
         )
         # A request the guard re-aimed is not the one Schemathesis designed: whether it should
         # have found its resource, or been refused, is no longer known. The checks of the
         # answer itself (status, schema, headers, no 500) still judge it.
-        redesigned = case.id in guard.rewritten and bool(set(failure.checks) & DESIGN_CHECKS)
+        redesigned = case.id in guard.rewritten and bool(set(checks) & DESIGN_CHECKS)
         return not (domain_refusal or redesigned)
 
-    schema.hooks.register_hook_with_name(after_call, "after_call")
-    schema.hooks.register_hook_with_name(filter_failure, "filter_failure")
+    schema.hooks.hook("after_call")(after_call)
+    schema.hooks.hook("filter_failure")(filter_failure)
 
 
 def _curl(code_sample: str) -> str:
-    return code_sample.replace("'Authorization: [Filtered]'", f'"Authorization: ${KEY_VARIABLE}"')
+    key = f'"Authorization: ${KEY_VARIABLE}"'
+    return code_sample.replace(internals.REDACTED_AUTHORIZATION, key)
 
 
-def _response_text(recorder, case_id: str) -> str:
-    interaction = recorder.interactions.get(case_id)
-    response = interaction.response if interaction else None
+def _response_text(response: internals.RecordedResponse | None) -> str:
     if response is None:
         return ""
     body = response.content.decode("utf-8", "replace") if response.content else ""
@@ -207,32 +199,28 @@ def _response_text(recorder, case_id: str) -> str:
     return f"HTTP {response.status_code} {body}".strip()
 
 
-def results_of(event: events.ScenarioFinished) -> list[report.Result]:
+def results_of(outcomes: list[internals.CheckOutcome]) -> list[report.Result]:
     """One result per check per operation of a finished scenario, failures with their curl."""
-    recorder = event.recorder
     seen: dict[tuple[str, str], report.Result] = {}
     found = []
-    for case_id, checks in recorder.checks.items():
-        node = recorder.cases.get(case_id)
-        operation = node.value.operation.label if node else recorder.label
-        for check in checks:
-            if check.failure_info is None:
-                key = (operation, check.name)
-                if key not in seen:
-                    seen[key] = report.Result("schema", operation, check.name, report.PASSED)
-                continue
-            failure = check.failure_info.failure
-            found.append(
-                report.Result(
-                    "schema",
-                    operation,
-                    check.name,
-                    report.FAILED,
-                    message=f"{failure.title}\n{failure.message}".strip(),
-                    curl=_curl(check.failure_info.code_sample),
-                    actual=_response_text(recorder, case_id),
-                )
+    for outcome in outcomes:
+        failure = outcome.failure
+        if failure is None:
+            key = (outcome.operation, outcome.check)
+            if key not in seen:
+                seen[key] = report.Result("schema", outcome.operation, outcome.check, report.PASSED)
+            continue
+        found.append(
+            report.Result(
+                "schema",
+                outcome.operation,
+                outcome.check,
+                report.FAILED,
+                message=f"{failure.title}\n{failure.message}".strip(),
+                curl=_curl(failure.code_sample),
+                actual=_response_text(failure.response),
             )
+        )
     failed = {(r.operation, r.check) for r in found}
     return found + [r for key, r in seen.items() if key not in failed]
 
@@ -251,53 +239,44 @@ def run(
     schema = load(target, options)
     guard = Guard(target, ledger)
     install_guards(schema, guard)
-    _active.append(guard)
     results: list[report.Result] = []
     skips: dict[tuple[str, str], list[str]] = {}
     scenarios: dict[str, int] = {}
-    stream = from_schema(schema).execute()
-    try:
+    with internals.before_call(schema, guard.adjust), internals.engine_events(schema) as stream:
         for event in stream:
-            if isinstance(event, events.PhaseStarted) and event.phase.name in PHASES:
-                progress(f"schema: {event.phase.name} phase")
-            elif isinstance(event, events.ScenarioFinished):
-                if event.status == Status.SKIP:
-                    # A stateful scenario that ran no step is "skipped" without a reason.
-                    reason = event.skip_reason
-                    if reason:
-                        skips.setdefault((event.phase, reason), []).append(event.recorder.label)
-                    continue
-                found = results_of(event)
+            if isinstance(event, internals.PhaseStarted) and event.phase in PHASES:
+                progress(f"schema: {event.phase} phase")
+            elif isinstance(event, internals.ScenarioSkipped):
+                # A stateful scenario that ran no step is "skipped" without a reason.
+                if event.reason:
+                    skips.setdefault((event.phase, event.reason), []).append(event.label)
+            elif isinstance(event, internals.ScenarioFinished):
+                found = results_of(event.checks)
                 results += found
                 bad = sum(1 for r in found if r.status == report.FAILED)
                 scenarios[event.phase] = scenarios.get(event.phase, 0) + 1
                 if bad or event.phase != "stateful":  # stateful scenarios are many and alike
                     mark = f"{bad} failing checks" if bad else "ok"
-                    progress(f"  {event.phase:<9} {event.recorder.label}: {mark}")
-            elif isinstance(event, events.PhaseFinished) and event.phase.name == "stateful":
+                    progress(f"  {event.phase:<9} {event.label}: {mark}")
+            elif isinstance(event, internals.PhaseFinished) and event.phase == "stateful":
                 progress(f"  stateful  {scenarios.get('stateful', 0)} scenarios run")
-            elif isinstance(event, events.NonFatalError):
+            elif isinstance(event, internals.EngineError):
                 results.append(
                     report.Result(
                         "schema",
                         event.label,
                         "schemathesis",
                         report.ERROR,
-                        message=f"{event.info.title}: {event.info.message}",
+                        message=f"{event.title}: {event.message}",
                     )
                 )
-            elif isinstance(event, events.Interrupted):
+            elif isinstance(event, internals.Interrupted):
                 # The engine takes Ctrl-C itself and stops; the run must stop (and clean up) too.
                 raise KeyboardInterrupt
-            elif isinstance(event, events.FatalError):
+            elif isinstance(event, internals.FatalError):
                 results.append(
-                    report.Result(
-                        "schema", "(run)", "schemathesis", report.ERROR, str(event.exception)
-                    )
+                    report.Result("schema", "(run)", "schemathesis", report.ERROR, event.message)
                 )
-    finally:
-        stream.stop()
-        _active.remove(guard)
     for (phase, reason), labels in skips.items():
         where = "all operations" if len(labels) > 1 else labels[0]
         results.append(report.Result("schema", where, f"{phase} phase", report.SKIPPED, reason))

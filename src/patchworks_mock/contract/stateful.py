@@ -24,16 +24,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from patchworks_mock.contract import hypo
 from patchworks_mock.contract.api import Api
-from patchworks_mock.contract.exchange import Violation, data, expect, expect_status
+from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
+from patchworks_mock.contract.hypothesis_runs import suite_settings
+from patchworks_mock.contract.rules import ABSENT, DEFAULT_PRIORITY, MAX_NAME, nonblank, stored
 from patchworks_mock.contract.safety import Ledger
 
-DEFAULT_PRIORITY = 50
-TRIMMED = " \t\n\r\0\x0b"
-NAMES = st.text(alphabet="abcXYZ 019-_é", min_size=1, max_size=12).filter(
-    lambda s: s.strip(TRIMMED)
-)
+NAMES = st.text(alphabet="abcXYZ 019-_é", min_size=1, max_size=12).filter(nonblank)
 NOTES = st.none() | st.text(alphabet="abc XYZ", max_size=12)
 _instances = itertools.count(1)
 MAX_SHOWN = 40
@@ -59,14 +56,10 @@ class Capabilities:
     can_deploy: bool
 
 
-def _stored(value: str | None) -> str | None:
-    return None if value is None else (value.strip(TRIMMED) or None)
-
-
 def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabilities) -> type:
     """A `RuleBasedStateMachine` class bound to one client, ledger and set of capabilities."""
-    versions = sorted(capabilities.flows) or ["0"]
-    environments = capabilities.environments or ["0"]
+    versions = sorted(capabilities.flows) or [ABSENT]
+    environments = capabilities.environments or [ABSENT]
     has_versions = bool(capabilities.flows)
     has_environments = bool(capabilities.environments)
 
@@ -99,11 +92,11 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
             response = self.api.create({"name": full, "notes": notes})
             package = ledger.record_created(response)
             expect(package is not None, "creating a valid package failed", response, "HTTP 201")
-            self.model[package] = PackageModel(_stored(full), _stored(notes))
+            self.model[package] = PackageModel(stored(full), stored(notes))
             self._same(package, data(response), response)
             return package
 
-        @rule(name=st.sampled_from(["", "   ", "x" * 256]))
+        @rule(name=st.sampled_from(["", "   ", "x" * (MAX_NAME + 1)]))
         def create_invalid(self, name: str) -> None:
             response = self.api.create({"name": self.prefix + name if name.strip() else name})
             ledger.record_created(response)
@@ -120,9 +113,9 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
             expect_status(response, 200, "updating a package with valid fields failed")
             current = self.model[package]
             if "name" in body:
-                current.name = _stored(body["name"])
+                current.name = stored(body["name"])
             if "notes" in body:
-                current.notes = _stored(body["notes"])
+                current.notes = stored(body["notes"])
             self._same(package, data(response), response)
 
         @rule(package=packages)
@@ -339,7 +332,7 @@ def run(
     try:
         run_state_machine_as_test(
             seed(run_seed)(Recorded),
-            settings=hypo.suite_settings(examples, stateful_step_count=steps),
+            settings=suite_settings(examples, stateful_step_count=steps),
         )
     except Violation as exc:
         shown = sequence[-MAX_SHOWN:]

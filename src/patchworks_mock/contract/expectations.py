@@ -1,7 +1,8 @@
-"""HTTP helpers shared by the property and stateful tests: curl lines and failed expectations.
+"""What the property and stateful tests expect of an answer, and how a broken expectation shows.
 
-A failure carries the request that showed it, so that the report can print a curl command the
-user runs as is (with the key in `$PATCHWORKS_API_KEY`, never the key itself).
+`expect`, `expect_status` and `data` raise a `Violation` that carries the request that showed
+it, so that the report can print a curl command the user runs as is (with the key in
+`$PATCHWORKS_API_KEY`, never the key itself).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import shlex
 
 import httpx
 
-KEY_VARIABLE = "PATCHWORKS_API_KEY"
+from patchworks_mock.contract.rules import KEY_VARIABLE
 
 
 def curl(request: httpx.Request, api_key: str = "") -> str:

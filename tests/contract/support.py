@@ -5,9 +5,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import pytest
-
-from patchworks_mock.app import create_app
 from patchworks_mock.contract import report, runner
 
 SEED = 20261128
@@ -32,8 +29,3 @@ def run_suite(app=None, **options) -> Run:
     chosen = runner.Options(seed=SEED, profile="quick", **options)
     code, results = runner.execute(chosen, out=out, app=app)
     return Run(code, results, out.getvalue())
-
-
-@pytest.fixture
-def fresh_app():
-    return create_app()
