@@ -9,7 +9,7 @@ then be wrong in its judge too). The copies are in `rules.py`: PHP's trim charac
 Laravel keeps of a trimmed string, the longest package name, the default flow-version priority,
 the id that names nothing, and the body of a 401; `rules.py` also names the variable the key is
 read from, `$PATCHWORKS_API_KEY`. The other rules are the contract file itself, or written in
-the property or model rule that checks them. Of the rest of `patchworks_mock` the suite uses only
-the path of the contract file (`bundled`), the CLI's helpers (`cli_common`), and what starts the mock
-in-process (`target.py`).
+the property or model rule that checks them. Of the rest of `patchworks_mock` the suite uses
+only the path of the contract file (`bundled`), the CLI's helpers (`cli_common`), and what
+starts the mock in-process (`target.py`).
 """
