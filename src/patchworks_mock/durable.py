@@ -1,12 +1,13 @@
 """`serve --state-file`: state that survives a crash, as the store's durability backend.
 
-The state file is a fixture document (a snapshot) beside a journal of JSON lines, one per
-committed write, naming the records it changed and their new contents. The store commits each
+The state file is a fixture document (a snapshot) beside its write-ahead log (`PATH.journal`,
+not to be confused with the request journal): JSON lines, one per committed write, naming the
+records it changed and their new contents. The store commits each
 write here before it applies it (see `store.py`), and the write is answered only after that, so
-an answered write is never lost; replaying the journal onto the snapshot gives the state back.
+an answered write is never lost; replaying the log onto the snapshot gives the state back.
 A torn last line (a crash mid-append) belongs to a write that was never answered and is
 dropped. Snapshots are written to a temporary file, fsync'ed and renamed over the old one, so
-the file is whole at every moment; the journal is folded into a new snapshot at start, and
+the file is whole at every moment; the log is folded into a new snapshot at start, and
 whenever the whole state is replaced (a reset, or a state put through the admin API).
 """
 
@@ -31,26 +32,26 @@ def _fsync_directory(path: Path) -> None:
 
 
 class StateFile:
-    """A snapshot file and its journal (`PATH.journal`): a store's durability backend."""
+    """A snapshot file and its write-ahead log (`PATH.journal`): a store's durability backend."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.journal = self.path.with_name(self.path.name + ".journal")
-        self._journal_fd: int | None = None
+        self.log = self.path.with_name(self.path.name + ".journal")
+        self._log_fd: int | None = None
 
     def read(self) -> dict | None:
-        """The saved state (snapshot plus journal), or None when nothing was saved yet."""
+        """The saved state (snapshot plus log), or None when nothing was saved yet."""
         if not self.path.exists():
             return None
         document = fixtures.read(self.path)
-        if not isinstance(document, dict) or not self.journal.exists():
+        if not isinstance(document, dict) or not self.log.exists():
             return document
         tables = {
             name: {record["id"]: record for record in document.get(name, [])}
             for name in fixtures.COLLECTIONS
             if isinstance(document.get(name), list)
         }
-        for line in self.journal.read_bytes().splitlines(keepends=True):
+        for line in self.log.read_bytes().splitlines(keepends=True):
             if not line.endswith(b"\n"):
                 break  # torn by a crash before it was acknowledged
             for name, record_id, record in json.loads(line):
@@ -62,7 +63,7 @@ class StateFile:
         return {**document, **{name: list(table.values()) for name, table in tables.items()}}
 
     def write_snapshot(self, document: dict) -> None:
-        """Replace the snapshot atomically and start an empty journal."""
+        """Replace the snapshot atomically and start an empty log."""
         temporary = self.path.with_name(f".{self.path.name}.tmp")
         with open(temporary, "w", encoding="utf-8") as out:
             json.dump(document, out, separators=(",", ":"))
@@ -70,11 +71,11 @@ class StateFile:
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
         self.close()
-        self.journal.unlink(missing_ok=True)
+        self.log.unlink(missing_ok=True)
         _fsync_directory(self.path.parent)
 
     def commit(self, change: Change) -> None:
-        """Keep a write for good: its rows as a journal line, or a whole new snapshot."""
+        """Keep a write for good: its rows as a line of the log, or a whole new snapshot."""
         if change.replacement is not None:
             self.write_snapshot(fixtures.dump(change.replacement))
             return
@@ -84,16 +85,16 @@ class StateFile:
         ]
         if not entry:
             return
-        if self._journal_fd is None:
-            self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        if self._log_fd is None:
+            self._log_fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             _fsync_directory(self.path.parent)
-        os.write(self._journal_fd, json.dumps(entry, separators=(",", ":")).encode() + b"\n")
-        os.fsync(self._journal_fd)
+        os.write(self._log_fd, json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+        os.fsync(self._log_fd)
 
     def close(self) -> None:
-        if self._journal_fd is not None:
-            os.close(self._journal_fd)
-            self._journal_fd = None
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
 
 
 def open_store(path: str | Path, initial: fixtures.Document | fixtures.FixtureFile) -> Store:
