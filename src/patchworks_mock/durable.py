@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from patchworks_mock import fixtures
 from patchworks_mock.changes import Change
@@ -38,7 +39,7 @@ class StateFile:
         self.journal = self.path.with_name(self.path.name + ".journal")
         self._journal_fd: int | None = None
 
-    def read(self) -> dict | None:
+    def read(self) -> dict[str, Any] | None:
         """The saved state (snapshot plus journal), or None when nothing was saved yet."""
         if not self.path.exists():
             return None
@@ -61,7 +62,7 @@ class StateFile:
                     table[record_id] = record
         return {**document, **{name: list(table.values()) for name, table in tables.items()}}
 
-    def write_snapshot(self, document: dict) -> None:
+    def write_snapshot(self, document: dict[str, Any]) -> None:
         """Replace the snapshot atomically and start an empty journal."""
         temporary = self.path.with_name(f".{self.path.name}.tmp")
         with open(temporary, "w", encoding="utf-8") as out:
