@@ -47,7 +47,7 @@ logger = logging.getLogger("patchworks_mock")
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 
 
-class MockApp(connexion.ConnexionMiddleware):  # type: ignore[misc]  # connexion ships no type information
+class MockApp(connexion.ConnexionMiddleware):  # type: ignore[misc]  # connexion is untyped
     """The ASGI app, with the running instance it serves as `state`."""
 
     state: MockInstance

@@ -99,7 +99,7 @@ BODY_SCOPE_KEY = "patchworks_mock.body"
 # -- A1, A2: the middleware stack ------------------------------------------------------------
 
 
-class _SwaggerUI(SwaggerUIMiddleware):  # type: ignore[misc]  # connexion ships no type information
+class _SwaggerUI(SwaggerUIMiddleware):  # type: ignore[misc]  # connexion is untyped
     """Connexion's Swagger UI without Starlette's trailing-slash retry (A2)."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -157,9 +157,8 @@ def request_schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
 
 
 Decode = Callable[[bytes, str], t.Any]  # (the body's bytes, their charset) -> decoded body
-CheckBody = Callable[
-    [dict[str, t.Any], t.Any], None
-]  # (the body's schema, the decoded body); raises
+# (the body's schema, the decoded body) -> None; raises
+CheckBody = Callable[[dict[str, t.Any], t.Any], None]
 
 
 def body_validator(decode: Decode, check: CheckBody) -> type:
@@ -167,7 +166,7 @@ def body_validator(decode: Decode, check: CheckBody) -> type:
     leaves the decoded body for `body_of` (A3). A missing body is handed to `decode` as b""
     (Connexion would refuse it when the spec requires one)."""
 
-    class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]  # connexion ships no type information
+    class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]  # connexion is untyped
         MUTABLE_VALIDATION = False
 
         def __init__(self, **kwargs: t.Any) -> None:
@@ -192,7 +191,7 @@ def parameter_validator(check_query: CheckQuery | None = None) -> type:
     """A Connexion parameter-validator class that checks with `check_query` (None: Connexion's
     own check) and then leaves the parameters it read for `params_of` (A4)."""
 
-    class Parameters(ParameterValidator):  # type: ignore[misc]  # connexion ships no type information
+    class Parameters(ParameterValidator):  # type: ignore[misc]  # connexion is untyped
         def validate(self, scope: Scope) -> None:
             request = Request(scope)
             read = ConnexionRequest.from_starlette_request(request, uri_parser=self.uri_parser)
@@ -207,7 +206,7 @@ def parameter_validator(check_query: CheckQuery | None = None) -> type:
     return Parameters
 
 
-class URIParser(OpenAPIURIParser):  # type: ignore[misc]  # connexion ships no type information
+class URIParser(OpenAPIURIParser):  # type: ignore[misc]  # connexion is untyped
     """Connexion's parser of path and query parameters, with its table of their schemas built
     once per request instead of once per parameter read (A5)."""
 
@@ -275,11 +274,11 @@ class _InfoCheck:
         return check
 
 
-class _ApiKeyHandler(_InfoCheck, ApiKeySecurityHandler):  # type: ignore[misc]  # connexion ships no type information
+class _ApiKeyHandler(_InfoCheck, ApiKeySecurityHandler):  # type: ignore[misc]  # connexion is untyped
     pass
 
 
-class _BearerHandler(_InfoCheck, BearerSecurityHandler):  # type: ignore[misc]  # connexion ships no type information
+class _BearerHandler(_InfoCheck, BearerSecurityHandler):  # type: ignore[misc]  # connexion is untyped
     pass
 
 
