@@ -1,10 +1,12 @@
 """patchworks-mock: a stateful mock and contract suite for the Patchworks Packages API."""
 
+from typing import Any
+
 __all__ = ["create_app"]
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The app (and connexion with it) loads on first use, so that commands and the pytest
     # plugin that do not serve start quickly.
     if name == "create_app":

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from patchworks_mock import errors, fixtures
 from patchworks_mock.dispatch import Call
 from patchworks_mock.faults import PlannedFault
 
 
-async def health(call: Call) -> dict:
+async def health(call: Call) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-async def get_state(call: Call) -> dict:
+async def get_state(call: Call) -> dict[str, Any]:
     return fixtures.dump(call.instance.store)
 
 
-async def put_state(call: Call) -> dict:
+async def put_state(call: Call) -> dict[str, Any]:
     current = call.instance
     try:
         current.replace(call.body)
@@ -29,26 +30,26 @@ async def put_state(call: Call) -> dict:
     return fixtures.dump(current.store)
 
 
-async def reset_state(call: Call) -> dict:
+async def reset_state(call: Call) -> dict[str, Any]:
     call.instance.reset()
     return {"message": errors.STATE_RESET}
 
 
-async def list_requests(call: Call) -> dict:
+async def list_requests(call: Call) -> dict[str, Any]:
     return {"data": call.instance.journal.find(call.params["method"], call.params["path"])}
 
 
-async def clear_requests(call: Call) -> dict:
+async def clear_requests(call: Call) -> dict[str, Any]:
     call.instance.journal.clear()
     return {"message": errors.JOURNAL_CLEARED}
 
 
-async def plan_fault(call: Call) -> tuple:
+async def plan_fault(call: Call) -> tuple[dict[str, Any], int]:
     planned = PlannedFault(**call.body)
     call.instance.planned_faults.append(planned)
     return asdict(planned), 201
 
 
-async def clear_faults(call: Call) -> dict:
+async def clear_faults(call: Call) -> dict[str, Any]:
     call.instance.planned_faults.clear()
     return {"message": errors.FAULTS_CLEARED}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 # First, so that connexion is first imported there, without its dependencies' notices (A9).
 from patchworks_mock import connexion_internals  # isort: skip
@@ -46,7 +47,7 @@ logger = logging.getLogger("patchworks_mock")
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 
 
-class MockApp(connexion.ConnexionMiddleware):
+class MockApp(connexion.ConnexionMiddleware):  # type: ignore[misc]  # connexion is untyped
     """The ASGI app, with the running instance it serves as `state`."""
 
     state: MockInstance
@@ -92,7 +93,7 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 
 
 def create_app(
-    document: dict | fixtures.FixtureFile | None = None,
+    document: dict[str, Any] | fixtures.FixtureFile | None = None,
     *,
     source: str = "<document>",
     api_keys: Iterable[str] = (),

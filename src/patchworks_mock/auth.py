@@ -6,12 +6,14 @@ Connexion's security middleware calls them with the credential and the request (
 
 from __future__ import annotations
 
+from typing import Any
+
 from connexion.lifecycle import ConnexionRequest
 
 from patchworks_mock import instance
 
 
-def api_key_info(apikey: str, request: ConnexionRequest) -> dict | None:
+def api_key_info(apikey: str, request: ConnexionRequest) -> dict[str, Any] | None:
     """`Authorization: <api-key>`: one of the keys the mock was started with."""
     serving = instance.serving(request.scope)
     if apikey not in serving.api_keys:
@@ -19,7 +21,7 @@ def api_key_info(apikey: str, request: ConnexionRequest) -> dict | None:
     return {"sub": serving.store.acting_user_id()}
 
 
-def bearer_info(token: str, request: ConnexionRequest) -> dict | None:
+def bearer_info(token: str, request: ConnexionRequest) -> dict[str, Any] | None:
     """`Authorization: Bearer <token>`: a token from `POST /fabric/api/login`."""
     user_id = instance.serving(request.scope).token_user(token)
     return None if user_id is None else {"sub": user_id}

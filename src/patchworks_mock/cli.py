@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from typing import cast
 
 from patchworks_mock import bundled, faults, fixture_commands, fixtures, request_journal, server
 from patchworks_mock.cli_common import fail, positive
@@ -216,4 +217,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "port", 0) is not None and not 0 <= getattr(args, "port", 0) <= 65535:
         return fail(f"--port must be between 0 and 65535, not {args.port}")
-    return args.handler(args)
+    return cast(int, args.handler(args))

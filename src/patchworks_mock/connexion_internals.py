@@ -99,7 +99,7 @@ BODY_SCOPE_KEY = "patchworks_mock.body"
 # -- A1, A2: the middleware stack ------------------------------------------------------------
 
 
-class _SwaggerUI(SwaggerUIMiddleware):
+class _SwaggerUI(SwaggerUIMiddleware):  # type: ignore[misc]  # connexion is untyped
     """Connexion's Swagger UI without Starlette's trailing-slash retry (A2)."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -109,7 +109,7 @@ class _SwaggerUI(SwaggerUIMiddleware):
     def add_api(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().add_api(*args, **kwargs)
         for mount in self.router.routes:  # one per API: its spec and UI routes
-            mount.app.redirect_slashes = False  # type: ignore[attr-defined]
+            mount.app.redirect_slashes = False
 
 
 def middleware_stack(validate_responses: bool) -> list[type]:
@@ -140,7 +140,7 @@ def was_checked(scope: Scope) -> bool:
 
 
 def params_of(scope: Scope) -> Params:
-    return scope[PARAMS_SCOPE_KEY]
+    return t.cast(Params, scope[PARAMS_SCOPE_KEY])
 
 
 def body_of(scope: Scope, missing: Callable[[], Exception]) -> t.Any:
@@ -151,13 +151,14 @@ def body_of(scope: Scope, missing: Callable[[], Exception]) -> t.Any:
     return scope[BODY_SCOPE_KEY]
 
 
-def request_schema_validator(schema: dict) -> Draft4Validator:
+def request_schema_validator(schema: dict[str, t.Any]) -> Draft4Validator:
     """jsonschema's validator for a request schema, as Connexion validates requests (A8)."""
     return Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
 Decode = Callable[[bytes, str], t.Any]  # (the body's bytes, their charset) -> decoded body
-CheckBody = Callable[[dict, t.Any], None]  # (the body's schema, the decoded body); raises
+# (the body's schema, the decoded body) -> None; raises
+CheckBody = Callable[[dict[str, t.Any], t.Any], None]
 
 
 def body_validator(decode: Decode, check: CheckBody) -> type:
@@ -165,7 +166,7 @@ def body_validator(decode: Decode, check: CheckBody) -> type:
     leaves the decoded body for `body_of` (A3). A missing body is handed to `decode` as b""
     (Connexion would refuse it when the spec requires one)."""
 
-    class BodyValidator(JSONRequestBodyValidator):
+    class BodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]  # connexion is untyped
         MUTABLE_VALIDATION = False
 
         def __init__(self, **kwargs: t.Any) -> None:
@@ -183,14 +184,14 @@ def body_validator(decode: Decode, check: CheckBody) -> type:
 
 
 # (the operation's query parameters from the spec, the query as typed) -> None; raises
-CheckQuery = Callable[[list[dict], dict[str, t.Any]], None]
+CheckQuery = Callable[[list[dict[str, t.Any]], dict[str, t.Any]], None]
 
 
 def parameter_validator(check_query: CheckQuery | None = None) -> type:
     """A Connexion parameter-validator class that checks with `check_query` (None: Connexion's
     own check) and then leaves the parameters it read for `params_of` (A4)."""
 
-    class Parameters(ParameterValidator):
+    class Parameters(ParameterValidator):  # type: ignore[misc]  # connexion is untyped
         def validate(self, scope: Scope) -> None:
             request = Request(scope)
             read = ConnexionRequest.from_starlette_request(request, uri_parser=self.uri_parser)
@@ -205,13 +206,13 @@ def parameter_validator(check_query: CheckQuery | None = None) -> type:
     return Parameters
 
 
-class URIParser(OpenAPIURIParser):
+class URIParser(OpenAPIURIParser):  # type: ignore[misc]  # connexion is untyped
     """Connexion's parser of path and query parameters, with its table of their schemas built
     once per request instead of once per parameter read (A5)."""
 
     @cached_property
-    def param_schemas(self) -> dict[str, dict]:  # type: ignore[override]
-        return super().param_schemas
+    def param_schemas(self) -> dict[str, dict[str, t.Any]]:
+        return t.cast(dict[str, dict[str, t.Any]], super().param_schemas)
 
 
 # -- A6: the routed operation ------------------------------------------------------------------
@@ -252,14 +253,19 @@ def authenticated_user() -> t.Any:
 
 # -- A7: security handlers -----------------------------------------------------------------------
 
-InfoFunction = Callable[[str, ConnexionRequest], "dict | None"]
+# (the credential, the request) -> the info, or None to refuse
+InfoFunction = Callable[..., "dict[str, t.Any] | None"]
 
 
 class _InfoCheck:
     """Connexion's check around an info function, without reading its signature per request."""
 
-    def _generic_check(self, func: InfoFunction, exception_msg: str) -> Callable:
-        async def check(request: ConnexionRequest, *args: t.Any, required_scopes=None) -> dict:
+    def _generic_check(
+        self, func: InfoFunction, exception_msg: str
+    ) -> Callable[..., Awaitable[dict[str, t.Any]]]:
+        async def check(
+            request: ConnexionRequest, *args: t.Any, required_scopes: t.Any = None
+        ) -> dict[str, t.Any]:
             info = func(*args, request)
             if info is None:
                 raise OAuthResponseProblem(detail=exception_msg)
@@ -268,11 +274,11 @@ class _InfoCheck:
         return check
 
 
-class _ApiKeyHandler(_InfoCheck, ApiKeySecurityHandler):
+class _ApiKeyHandler(_InfoCheck, ApiKeySecurityHandler):  # type: ignore[misc]  # connexion is untyped
     pass
 
 
-class _BearerHandler(_InfoCheck, BearerSecurityHandler):
+class _BearerHandler(_InfoCheck, BearerSecurityHandler):  # type: ignore[misc]  # connexion is untyped
     pass
 
 

@@ -25,7 +25,9 @@ from patchworks_mock.instance import MockInstance, serving
 from patchworks_mock.responses import send_error, send_json
 
 # What a handler returns: a body, or (body, status), or (body, status, headers).
-Answer = dict | tuple[dict, int] | tuple[dict, int, dict[str, str]]
+Answer = (
+    dict[str, t.Any] | tuple[dict[str, t.Any], int] | tuple[dict[str, t.Any], int, dict[str, str]]
+)
 Handler = t.Callable[["Call"], t.Awaitable[Answer]]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from patchworks_mock import fixtures
 from patchworks_mock.changes import Change
@@ -39,7 +40,7 @@ class StateFile:
         self.log = self.path.with_name(self.path.name + ".journal")
         self._log_fd: int | None = None
 
-    def read(self) -> dict | None:
+    def read(self) -> dict[str, Any] | None:
         """The saved state (snapshot plus log), or None when nothing was saved yet."""
         if not self.path.exists():
             return None
@@ -62,7 +63,7 @@ class StateFile:
                     table[record_id] = record
         return {**document, **{name: list(table.values()) for name, table in tables.items()}}
 
-    def write_snapshot(self, document: dict) -> None:
+    def write_snapshot(self, document: dict[str, Any]) -> None:
         """Replace the snapshot atomically and start an empty log."""
         temporary = self.path.with_name(f".{self.path.name}.tmp")
         with open(temporary, "w", encoding="utf-8") as out:

@@ -7,6 +7,8 @@ them, written by `responses.py`.
 
 from __future__ import annotations
 
+from typing import Any
+
 MODEL_CLASSES = {
     "package": "App\\Models\\Package",
     "virtual_environment": "App\\Models\\VirtualEnvironment",
@@ -35,7 +37,7 @@ class ApiError(Exception):
         if status is not None:
             self.status = status
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         return {"message": self.message}
 
 
@@ -84,7 +86,7 @@ class Invalid(ApiError):
     def field(cls, field: str, message: str) -> Invalid:
         return cls({field: [message]})
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         return {"message": self.message, "errors": self.errors}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from starlette.types import Scope
 
@@ -46,7 +47,7 @@ class MockInstance:
         """Back to the start state."""
         self.store.replace_all(self.initial.store())
 
-    def replace(self, document: dict, source: str = "request body") -> None:
+    def replace(self, document: dict[str, Any], source: str = "request body") -> None:
         """Load a new state; a bad document raises `FixtureError` and changes nothing."""
         self.store.replace_all(fixtures.load(document, source))
 
@@ -69,4 +70,4 @@ def attach(scope: Scope, instance: MockInstance) -> None:
 
 def serving(scope: Scope) -> MockInstance:
     """The instance that serves this request."""
-    return scope[_SCOPE_KEY]
+    return cast(MockInstance, scope[_SCOPE_KEY])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,7 +27,7 @@ from patchworks_mock.responses import send_error
 def _authorization(scope: Scope) -> str | None:
     for name, value in scope["headers"]:  # ASGI header names are lower case
         if name == b"authorization":
-            return value.decode("latin-1")
+            return cast(bytes, value).decode("latin-1")
     return None
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,15 +39,15 @@ class PatchworksMock:
         self._mock = state
 
     @property
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """The whole state as a fixture document."""
         return fixtures.dump(self._mock.store)
 
     @state.setter
-    def state(self, document: dict) -> None:
+    def state(self, document: dict[str, Any]) -> None:
         self._mock.replace(document)
 
-    def load(self, path_or_document: str | Path | dict) -> None:
+    def load(self, path_or_document: str | Path | dict[str, Any]) -> None:
         """Replace the state with a fixture file or document (a bad one raises FixtureError)."""
         if isinstance(path_or_document, dict):
             self._mock.replace(path_or_document, "document")
@@ -54,11 +55,13 @@ class PatchworksMock:
             self._mock.replace(fixtures.read(path_or_document), str(path_or_document))
 
     @property
-    def requests(self) -> list[dict]:
+    def requests(self) -> list[dict[str, Any]]:
         """The requests the mock answered in this test, oldest first, without credentials."""
         return self._mock.journal.find()
 
-    def requests_to(self, method: str | None = None, path: str | None = None) -> list[dict]:
+    def requests_to(
+        self, method: str | None = None, path: str | None = None
+    ) -> list[dict[str, Any]]:
         """The journal filtered by method and path (a glob with `*`)."""
         return self._mock.journal.find(method, path)
 
@@ -74,7 +77,7 @@ class PatchworksMock:
         """Make the next `times` matching requests answer `status` without changing state."""
         self._mock.planned_faults.append(PlannedFault(status, times, method, path, retry_after))
 
-    def reset(self, document: dict | None = None) -> None:
+    def reset(self, document: dict[str, Any] | None = None) -> None:
         if document is None:
             self._mock.reset()
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.datastructures import QueryParams
 
@@ -27,16 +28,16 @@ class PackageQuery:
     names: list[str] | None = None
     sort: str = "id"
     descending: bool = False
-    includes: dict = field(default_factory=dict)
+    includes: dict[str, Any] = field(default_factory=dict)
 
 
-def include_tree(value: str | None) -> dict:
+def include_tree(value: str | None) -> dict[str, Any]:
     """`a.b,c` -> `{"a": {"b": {}}, "c": {}}`; raises the 400 for names not allowed."""
     requested = [name for name in (value or "").split(",")] if value is not None else []
     unknown = [name for name in requested if name not in ALLOWED_INCLUDES]
     if unknown:
         raise errors.QueryNotAllowed(errors.not_allowed("include", unknown, ALLOWED_INCLUDES))
-    tree: dict = {}
+    tree: dict[str, Any] = {}
     for name in requested:
         node = tree
         for part in name.split("."):

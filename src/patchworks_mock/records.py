@@ -22,6 +22,8 @@ COLLECTIONS = (
 )
 # A flow version deployment's status; msgspec decodes each as one of these two objects.
 Status = Literal["deployed", "inactive"]
+DEPLOYED: Status
+INACTIVE: Status
 DEPLOYED, INACTIVE = get_args(Status)
 DRAFT = "draft"  # a flow version's status when it has no flow version deployment
 

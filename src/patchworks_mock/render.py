@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.datastructures import URL, QueryParams
@@ -22,11 +23,11 @@ from patchworks_mock.records import (
 )
 from patchworks_mock.store import CompareRow, Store
 
-NO_INCLUDES: dict = {}
+NO_INCLUDES: dict[str, Any] = {}
 ON_EACH_SIDE = 3  # Laravel's default `onEachSide` for the page window
 
 
-def user(record: User) -> dict:
+def user(record: User) -> dict[str, Any]:
     return {
         "id": record.id,
         "name": record.name,
@@ -36,7 +37,7 @@ def user(record: User) -> dict:
     }
 
 
-def flow_version_deployment(record: FlowVersionDeployment) -> dict:
+def flow_version_deployment(record: FlowVersionDeployment) -> dict[str, Any]:
     return {
         "id": record.id,
         "flow_version_id": record.flow_version_id,
@@ -50,8 +51,11 @@ def flow_version_deployment(record: FlowVersionDeployment) -> dict:
 
 
 def flow_version(
-    store: Store, record: FlowVersion, includes: dict = NO_INCLUDES, package: Package | None = None
-) -> dict:
+    store: Store,
+    record: FlowVersion,
+    includes: dict[str, Any] = NO_INCLUDES,
+    package: Package | None = None,
+) -> dict[str, Any]:
     body = {
         "id": record.id,
         "flow_id": record.flow_id,
@@ -73,8 +77,8 @@ def flow_version(
 
 
 def virtual_environment(
-    store: Store, record: VirtualEnvironment, includes: dict = NO_INCLUDES
-) -> dict:
+    store: Store, record: VirtualEnvironment, includes: dict[str, Any] = NO_INCLUDES
+) -> dict[str, Any]:
     body = {
         "id": record.id,
         "name": record.name,
@@ -88,8 +92,10 @@ def virtual_environment(
     return body
 
 
-def deployment(store: Store, record: Deployment, includes: dict = NO_INCLUDES) -> dict:
-    body = {
+def deployment(
+    store: Store, record: Deployment, includes: dict[str, Any] = NO_INCLUDES
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "id": record.id,
         "package_id": record.package_id,
         "virtual_environment_id": record.virtual_environment_id,
@@ -113,7 +119,9 @@ def deployment(store: Store, record: Deployment, includes: dict = NO_INCLUDES) -
     return body
 
 
-def package(store: Store, record: Package, includes: dict = NO_INCLUDES) -> dict:
+def package(
+    store: Store, record: Package, includes: dict[str, Any] = NO_INCLUDES
+) -> dict[str, Any]:
     body = {
         "id": record.id,
         "name": record.name,
@@ -148,7 +156,7 @@ def package(store: Store, record: Package, includes: dict = NO_INCLUDES) -> dict
     return body
 
 
-def compare_row(store: Store, row: CompareRow) -> dict:
+def compare_row(store: Store, row: CompareRow) -> dict[str, Any]:
     return {
         "flow_id": row.flow.id,
         "flow_name": row.flow.name,
@@ -188,7 +196,9 @@ def _window(current: int, last: int) -> list[int | None]:
     return [*start, None, *range(current - ON_EACH_SIDE, current + ON_EACH_SIDE + 1), None, *finish]
 
 
-def paginated(data: list[dict], total: int, page: int, per_page: int, url: URL) -> dict:
+def paginated(
+    data: list[dict[str, Any]], total: int, page: int, per_page: int, url: URL
+) -> dict[str, Any]:
     """LengthAwarePaginator's JSON for the request's `url`: `data`, `links` and `meta` with
     absolute URLs."""
     path, prefix, suffix = _page_links(str(url))

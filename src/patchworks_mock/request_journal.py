@@ -12,6 +12,7 @@ import json
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
 from patchworks_mock import laravel
@@ -33,7 +34,7 @@ class Recorded:
     status: int
     time: float  # seconds since the epoch
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "path": self.path,
@@ -60,7 +61,7 @@ class RequestJournal:
     def clear(self) -> None:
         self.entries.clear()
 
-    def find(self, method: str | None = None, path: str | None = None) -> list[dict]:
+    def find(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
         """Entries by method (any case) and path (exact, or a glob with `*`), oldest first."""
         return [
             entry.as_json()

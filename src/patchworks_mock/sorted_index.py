@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from patchworks_mock.records import Package
+
+# the fields a package sorts by, its id last
+SortKey = tuple[Any, ...]
 
 
 class SortedIndex:
@@ -18,7 +22,7 @@ class SortedIndex:
 
     def __init__(
         self,
-        key: Callable[[Package], tuple],
+        key: Callable[[Package], SortKey],
         packages: dict[int, Package],
         among: Iterable[int] | None = None,
         where: Callable[[Package], bool] | None = None,
@@ -28,11 +32,11 @@ class SortedIndex:
         self._packages = packages
         self._among = among
         self._where = where
-        self._sorted: list[tuple] | None = None
+        self._sorted: list[SortKey] | None = None
 
-    def entries(self) -> list[tuple]:
+    def entries(self) -> list[SortKey]:
         if self._sorted is None:
-            held = (
+            held: Iterable[Package] = (
                 self._packages.values()
                 if self._among is None
                 else map(self._packages.__getitem__, self._among)
@@ -67,11 +71,11 @@ class SortedIndex:
         return [entry[-1] for entry in chosen]
 
 
-def _by_id(package: Package) -> tuple:
+def _by_id(package: Package) -> SortKey:
     return (package.id,)
 
 
-def _by_name(package: Package) -> tuple:
+def _by_name(package: Package) -> SortKey:
     # MySQL's default collation compares case-insensitively; ties keep id order.
     return (package.name.casefold(), package.id)
 

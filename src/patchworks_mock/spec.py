@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import yaml
@@ -21,7 +22,7 @@ METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 @dataclass(frozen=True)
 class Route:
-    pattern: re.Pattern
+    pattern: re.Pattern[str]
     statuses: dict[str, frozenset[int]]  # method -> documented response statuses
 
     @property
@@ -32,12 +33,13 @@ class Route:
 
 
 @cache
-def _load(spec_file: Path) -> dict:
-    return yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+def _load(spec_file: Path) -> dict[str, Any]:
+    return cast(dict[str, Any], yaml.safe_load(spec_file.read_text(encoding="utf-8")))
 
 
-def _base_path(spec: dict) -> str:
-    return urlparse(spec["servers"][0]["url"]).path.rstrip("/")
+def _base_path(spec: dict[str, Any]) -> str:
+    url: str = spec["servers"][0]["url"]
+    return urlparse(url).path.rstrip("/")
 
 
 @cache

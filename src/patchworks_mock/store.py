@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any, TypeVar
 
 from msgspec.structs import replace
 
@@ -44,6 +45,7 @@ DEFAULT_PRIORITY = 50
 _ID_ORDER = frozenset({"packages", "deployments", "flow_version_deployments"})
 _ID = attrgetter("id")
 _KEY = re.compile(r"[0-9]{1,18}")
+_Record = TypeVar("_Record")
 
 
 @dataclass(slots=True)
@@ -111,10 +113,10 @@ class Store:
         # The indexes read these two dicts when they first sort: change them in place only.
         # Each order has an index of all packages and one of the deployed ones; name filters
         # in use have theirs too, under (order, needles), kept up to date with the others.
-        self._all: dict[str | tuple, SortedIndex] = {
+        self._all: dict[str | tuple[str, tuple[str, ...]], SortedIndex] = {
             key: SortedIndex(by, self.packages) for key, by in ORDERS.items()
         }
-        self._deployed: dict[str | tuple, SortedIndex] = {
+        self._deployed: dict[str | tuple[str, tuple[str, ...]], SortedIndex] = {
             key: SortedIndex(by, self.packages, among=self._deployments_of_package)
             for key, by in ORDERS.items()
         }
@@ -125,7 +127,7 @@ class Store:
         self._last_fvd_in_environment: dict[int, int] = {}
 
     @classmethod
-    def loaded(cls, records: Mapping[str, Iterable]) -> Store:
+    def loaded(cls, records: Mapping[str, Iterable[Any]]) -> Store:
         """A store holding these records (by collection name), indexed in one pass.
 
         A package without `first_deployed_at` gets the time of its first deployment.
@@ -243,7 +245,7 @@ class Store:
     # -- lookups --------------------------------------------------------------------------
 
     @staticmethod
-    def _find(records: dict, kind: str, key: str | int):
+    def _find(records: Mapping[int, _Record], kind: str, key: str | int) -> _Record:
         """Route-model binding: a path segment names a row by id, or the answer is 404."""
         text = str(key)
         record = records.get(int(text)) if _KEY.fullmatch(text) else None
@@ -343,7 +345,7 @@ class Store:
         self._write(staged.change)
         return package
 
-    def update_package(self, key: str, changes: dict) -> Package:
+    def update_package(self, key: str, changes: dict[str, Any]) -> Package:
         """Change name and notes; a package sent back unchanged keeps its `updated_at`."""
         package = self.package(key)
         changed = {k: v for k, v in changes.items() if getattr(package, k) != v}

@@ -60,13 +60,14 @@ class Checker:
                 return iter(())
         except ValueError:  # a lone surrogate, which a Rust string cannot hold
             pass
-        return self.exact.iter_errors(value)
+        # jsonschema ships no type information
+        return t.cast(t.Iterator[ValidationError], self.exact.iter_errors(value))
 
 
-_CHECKERS: dict[int, tuple[dict, Checker]] = {}
+_CHECKERS: dict[int, tuple[dict[str, t.Any], Checker]] = {}
 
 
-def checker_for(schema: dict) -> Checker:
+def checker_for(schema: dict[str, t.Any]) -> Checker:
     """One compiled checker per spec schema; those schemas live as long as the app."""
     cached = _CHECKERS.get(id(schema))
     if cached is None or cached[0] is not schema:
@@ -79,7 +80,7 @@ def checker_for(schema: dict) -> Checker:
     return cached[1]
 
 
-def body_errors(schema: dict, body: t.Any) -> dict[str, list[str]]:
+def body_errors(schema: dict[str, t.Any], body: t.Any) -> dict[str, list[str]]:
     """Each failing field of a decoded body with Laravel's messages, in field order."""
     if not isinstance(body, dict):
         return {"body": [errors.BODY_NOT_OBJECT]}
@@ -129,14 +130,14 @@ def decode_raw_body(raw: bytes, encoding: str) -> t.Any:
         raise errors.MalformedJson(errors.body_not_json(exc)) from None
 
 
-def check_body(schema: dict, body: t.Any) -> None:
+def check_body(schema: dict[str, t.Any], body: t.Any) -> None:
     """Raise Laravel's 422 for a decoded body that breaks the spec's schema."""
     found = body_errors(schema, body)
     if found:
         raise errors.Invalid(found)
 
 
-def check_query(parameters: list[dict], typed_query: dict[str, t.Any]) -> None:
+def check_query(parameters: list[dict[str, t.Any]], typed_query: dict[str, t.Any]) -> None:
     """422 for bad `page`/`per_page`, then spatie's 400 for `include`/`sort` not allowed."""
     invalid: dict[str, list[str]] = {}
     not_allowed: list[str] = []
