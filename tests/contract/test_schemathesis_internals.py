@@ -48,10 +48,11 @@ def _run(
     *,
     keep: Callable[[tuple[str, ...]], bool] = lambda checks: True,
     before: Callable[[schemathesis.Case], None] = lambda case: None,
+    operations: tuple[str, ...] = ("createPackage",),
 ) -> Recorded:
-    """The engine over `POST /api/v1/packages` alone, with every hook the suite uses."""
+    """The engine over `operations` (`POST /api/v1/packages`), with every hook the suite uses."""
     options = schema_suite.SchemaOptions(
-        seed=1, max_examples=3, stateful_steps=3, phases=phases, operations=("createPackage",)
+        seed=1, max_examples=3, stateful_steps=3, phases=phases, operations=operations
     )
     schema = schema_suite.load(target, options)
     recorded = Recorded()
@@ -228,6 +229,25 @@ def test_before_call_reaches_only_the_callback_of_its_schema(mock: Target) -> No
         "the global before_call hook registered with @schemathesis.hook no longer runs just "
         "before a call, or `case.operation.schema` is no longer the schema the case came from "
         f"(callback saw {seen}, expected only [{ours.id!r}]): {FIX}"
+    )
+
+
+def test_before_call_finds_the_schema_of_every_call_in_every_phase(mock: Target) -> None:
+    everything: list[str] = []
+
+    @schemathesis.hook("before_call")
+    def count(context, case, kwargs) -> None:
+        everything.append(case.id)
+
+    try:
+        run = _run(mock, PHASES, operations=("createPackage", "getPackage", "deletePackage"))
+    finally:
+        schemathesis.hooks.unregister(count)
+    phases = {s.phase for s in run.of(internals.ScenarioFinished)}
+    assert {"coverage", "fuzzing", "stateful"} <= phases, f"a phase sent no call ({phases})"
+    assert [case.id for case in run.calls] == everything, (
+        "some calls reached the global before_call hook with a `case.operation.schema` that is "
+        f"not the schema given to the engine ({len(run.calls)} of {len(everything)}): {FIX}"
     )
 
 

@@ -6,12 +6,17 @@ tests judge every status and body themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 PACKAGES = "/api/v1/packages"
 DEPLOYED = "/api/v1/flow-version-deployments/packages"
+
+QueryValue = str | int | float | bool | None
+Query = Mapping[str, QueryValue]  # a query string, as httpx takes it
 
 # (operation id, method, path template) of the 11 operations the suite covers
 OPERATIONS = [
@@ -49,16 +54,17 @@ class Api:
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
 
-    def list(self, deployed: bool = False, **params: object) -> httpx.Response:
-        return self.client.get(DEPLOYED if deployed else PACKAGES, params=params)
+    def list(self, query: Query | None = None, *, deployed: bool = False) -> httpx.Response:
+        """A page of packages (of deployed packages with `deployed`); `query` as sent."""
+        return self.client.get(DEPLOYED if deployed else PACKAGES, params=query or {})
 
-    def create(self, body: dict) -> httpx.Response:
+    def create(self, body: dict[str, Any]) -> httpx.Response:
         return self.client.post(PACKAGES, json=body)
 
-    def get(self, package: object, **params: object) -> httpx.Response:
+    def get(self, package: object, **params: QueryValue) -> httpx.Response:
         return self.client.get(f"{PACKAGES}/{_id(package)}", params=params)
 
-    def update(self, package: object, body: dict) -> httpx.Response:
+    def update(self, package: object, body: dict[str, Any]) -> httpx.Response:
         return self.client.put(f"{PACKAGES}/{_id(package)}", json=body)
 
     def delete(self, package: object) -> httpx.Response:
@@ -67,12 +73,16 @@ class Api:
     def compare(self, package: object, environment: object) -> httpx.Response:
         return self.client.get(f"{PACKAGES}/{_id(package)}/compare/{_id(environment)}")
 
-    def deploy(self, package: object, environment: object, body: dict | None = None):
+    def deploy(
+        self, package: object, environment: object, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
         return self.client.post(
             f"{PACKAGES}/{_id(package)}/deploy/{_id(environment)}", json=body or {}
         )
 
-    def add_version(self, package: object, version: object, body: dict | None = None):
+    def add_version(
+        self, package: object, version: object, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
         return self.client.post(
             f"{PACKAGES}/{_id(package)}/flow-versions/{_id(version)}", json=body or {}
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 
 from patchworks_mock.cli_common import positive
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES
@@ -18,7 +19,9 @@ def _seed(text: str) -> int:
     return value
 
 
-def _choices(allowed: tuple[str, ...]):
+def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: a comma-separated list of some of `allowed`."""
+
     def parse(text: str) -> tuple[str, ...]:
         chosen = tuple(part.strip() for part in text.split(",") if part.strip())
         unknown = [c for c in chosen if c not in allowed]
@@ -59,7 +62,7 @@ def check(args: argparse.Namespace) -> int:
     return code
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `check` to the CLI's sub-commands."""
     parser = commands.add_parser(
         "check",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import Any
 
 import httpx
 
@@ -71,7 +72,7 @@ def expect(condition: bool, why: str, response: httpx.Response, expected: str = 
         raise Violation(why, response, expected=expected)
 
 
-def data(response: httpx.Response) -> object:
+def data(response: httpx.Response) -> Any:
     """`data` of a JSON answer, or a `Violation` saying the body is not what the contract says."""
     try:
         return response.json()["data"]

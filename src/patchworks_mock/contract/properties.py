@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from hypothesis import strategies as st
 
-from patchworks_mock.contract.api import OPERATIONS, Api, label
+from patchworks_mock.contract.api import OPERATIONS, Api, QueryValue, label
 from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
 from patchworks_mock.contract.hypothesis_runs import check_all
 from patchworks_mock.contract.rules import (
@@ -29,6 +30,7 @@ from patchworks_mock.contract.target import Target
 
 MAX_PAGES = 12
 WORDS = ["Alpha", "alpha beta", "BETA gamma", "Gamma", "delta", "Epsilon alpha"]
+T = TypeVar("T")
 TEXT = st.text(
     alphabet=st.characters(min_codepoint=32, max_codepoint=126) | st.sampled_from("\t é"),
     max_size=30,
@@ -48,7 +50,8 @@ class Context:
     def api(self) -> Api:
         return Api(self.client)
 
-    def create(self, suffix: str, **body: object) -> dict:
+    def create(self, suffix: str, **body: object) -> dict[str, Any]:
+        """A package of this run's, named `<prefix><suffix>`; its `data`."""
         response = self.api.create({"name": self.ledger.name(suffix), **body})
         self.ledger.record_created(response)
         expect(
@@ -59,7 +62,13 @@ class Context:
         )
         return data(response)
 
-    def run(self, strategy: st.SearchStrategy, body: Callable[[object], None], examples=None):
+    def run(
+        self,
+        strategy: st.SearchStrategy[T],
+        body: Callable[[T], None],
+        examples: int | None = None,
+    ) -> None:
+        """`body` on values of `strategy`, seeded; `examples` of them, or the run's number."""
         check_all(strategy, body, run_seed=self.seed, examples=examples or self.examples)
 
 
@@ -71,12 +80,14 @@ class Property:
     check: Callable[[Context], None]
 
 
-def _walk(ctx: Context, params: dict, deployed: bool = False) -> list[tuple[int, dict]]:
+def _walk(
+    ctx: Context, params: dict[str, Any], deployed: bool = False
+) -> list[tuple[int, dict[str, Any]]]:
     """Every page of a list (bounded), checking each page's envelope against what it holds."""
     pages = []
     page, last_page = 1, 1
     while page <= min(last_page, MAX_PAGES):
-        response = ctx.api.list(deployed=deployed, **params, page=page)
+        response = ctx.api.list({**params, "page": page}, deployed=deployed)
         expect_status(response, 200, "listing packages failed")
         body = response.json()
         meta, links, rows = body["meta"], body["links"], body["data"]
@@ -117,7 +128,9 @@ def _page_of(url: str | None) -> int | None:
     return int(values[0]) if values else None
 
 
-def _check_links(links: dict, page: int, last_page: int, response: httpx.Response) -> None:
+def _check_links(
+    links: dict[str, Any], page: int, last_page: int, response: httpx.Response
+) -> None:
     expect(_page_of(links["first"]) == 1, "links.first does not point at page 1", response)
     expect(
         _page_of(links["last"]) == last_page, "links.last does not point at the last page", response
@@ -141,7 +154,7 @@ def pagination(ctx: Context) -> None:
 
     def walk(args: tuple[int, str | None]) -> None:
         per_page, sort = args
-        params = {"filter[name]": needle, "per_page": per_page}
+        params: dict[str, QueryValue] = {"filter[name]": needle, "per_page": per_page}
         if sort:
             params["sort"] = sort
         pages = _walk(ctx, params)
@@ -154,10 +167,10 @@ def pagination(ctx: Context) -> None:
                 f"{len(seen)} packages, duplicates {duplicates}, missing "
                 f"{sorted(ours - set(seen))}, extra {sorted(set(seen) - ours)}; meta.total "
                 f"{last['meta']['total']}",
-                ctx.api.list(**params, page=pages[-1][0]),
+                ctx.api.list({**params, "page": pages[-1][0]}),
                 expected=f"each of the {len(ours)} matching packages exactly once",
             )
-        beyond = ctx.api.list(**params, page=len(pages) + 1)
+        beyond = ctx.api.list({**params, "page": len(pages) + 1})
         expect(
             beyond.status_code == 200 and beyond.json()["data"] == [],
             "a page past the last one is not empty",
@@ -188,7 +201,7 @@ def name_filter(ctx: Context) -> None:
         value = ",".join(needles)
         pages = _walk(ctx, {"filter[name]": value, "per_page": 100})
         rows = [row for _, body in pages for row in body["data"]]
-        request = ctx.api.list(**{"filter[name]": value, "per_page": 100})
+        request = ctx.api.list({"filter[name]": value, "per_page": 100})
         for row in rows:
             expect(
                 any(n.casefold() in row["name"].casefold() for n in needles),
@@ -225,7 +238,7 @@ def sort_order(ctx: Context) -> None:
         expect(
             keys == wanted and len(names) == len(ours),
             f"sort={sort} with per_page={per_page} gave {names}",
-            ctx.api.list(**{"filter[name]": needle, "sort": sort, "per_page": per_page}),
+            ctx.api.list({"filter[name]": needle, "sort": sort, "per_page": per_page}),
             expected=f"the {len(ours)} names in {'descending' if sort[0] == '-' else 'ascending'}"
             " order",
         )
@@ -269,7 +282,7 @@ def crud_round_trip(ctx: Context) -> None:
         expect_status(deleted, 200, "deleting a package failed")
         gone = ctx.api.get(created_id)
         expect_status(gone, 404, "a deleted package can still be fetched")
-        listed = ctx.api.list(**{"filter[name]": stored(new_full), "per_page": 100})
+        listed = ctx.api.list({"filter[name]": stored(new_full), "per_page": 100})
         expect(
             created_id not in {str(r["id"]) for r in listed.json().get("data", [])},
             "a deleted package is still listed",
@@ -342,7 +355,7 @@ def flow_versions(ctx: Context) -> None:
     ctx.run(st.tuples(st.sampled_from(versions), priorities, st.integers(1, 100)), check)
 
 
-def _one_per_flow(ctx: Context) -> st.SearchStrategy:
+def _one_per_flow(ctx: Context) -> st.SearchStrategy[tuple[str, ...]]:
     by_flow: dict[int, list[str]] = {}
     for version, flow in sorted(ctx.flows.items()):
         by_flow.setdefault(flow, []).append(version)
@@ -356,7 +369,7 @@ def deploy_lifecycle(ctx: Context) -> None:
     environments = ctx.target.virtual_environments
 
     def deployed_ids(name: str) -> set[str]:
-        response = ctx.api.list(deployed=True, **{"filter[name]": name, "per_page": 100})
+        response = ctx.api.list({"filter[name]": name, "per_page": 100}, deployed=True)
         expect_status(response, 200, "listing deployed packages failed")
         return {str(row["id"]) for row in response.json()["data"]}
 
@@ -380,7 +393,7 @@ def deploy_lifecycle(ctx: Context) -> None:
         expect(
             package in deployed_ids(name),
             "a deployed package is missing from the deployed-packages list",
-            ctx.api.list(deployed=True, **{"filter[name]": name, "per_page": 100}),
+            ctx.api.list({"filter[name]": name, "per_page": 100}, deployed=True),
         )
         compared = ctx.api.compare(package, environment)
         expect_status(compared, 200, "compare failed")
@@ -406,7 +419,7 @@ def deploy_lifecycle(ctx: Context) -> None:
         expect(
             package not in deployed_ids(name),
             "after removing its only VE the package is still listed as deployed",
-            ctx.api.list(deployed=True, **{"filter[name]": name, "per_page": 100}),
+            ctx.api.list({"filter[name]": name, "per_page": 100}, deployed=True),
         )
         expect_status(
             ctx.api.remove_environment(package, environment),
@@ -436,7 +449,7 @@ def auth_check(operation_id: str, method: str, path: str) -> Callable[[Context],
             if key is not None:
                 headers["Authorization"] = key
             with httpx.Client(base_url=ctx.target.base_url, headers=headers, timeout=30) as bare:
-                body = {} if method in ("POST", "PUT") else None
+                body: dict[str, object] | None = {} if method in ("POST", "PUT") else None
                 response = bare.request(method, concrete, json=body)
             what = "no Authorization header" if key is None else f"the wrong key {key!r}"
             expect(

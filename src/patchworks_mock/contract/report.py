@@ -40,7 +40,7 @@ class Result:
 class Row:
     operation: str
     check: str
-    counts: Counter
+    counts: Counter[str]
 
     @property
     def status(self) -> str:

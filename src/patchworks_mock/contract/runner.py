@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -23,9 +23,17 @@ from patchworks_mock.contract.expectations import Violation
 from patchworks_mock.contract.hypothesis_runs import example_note
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
 from patchworks_mock.contract.safety import Ledger, new_run_id
-from patchworks_mock.contract.target import Target, TargetError, local_mock, normalise_url, probe
+from patchworks_mock.contract.target import (
+    ServedApp,
+    Target,
+    TargetError,
+    local_mock,
+    normalise_url,
+    probe,
+)
 
 INTERRUPTED = 130
+Progress = Callable[[str], None]  # prints one line of progress
 
 
 @dataclass
@@ -49,7 +57,7 @@ class Options:
 
 
 @contextmanager
-def open_target(options: Options, app=None) -> Iterator[Target]:
+def open_target(options: Options, app: ServedApp | None = None) -> Iterator[Target]:
     """The server by URL (probed first), or the mock in-process (`app`, else a default one)."""
     if options.url is None:
         with local_mock(app) as target:
@@ -143,7 +151,10 @@ def _skip_reason(prop: properties.Property, target: Target, flows: dict[str, int
     return None
 
 
-def run_properties(ctx: properties.Context, options: Options, progress) -> list[report.Result]:
+def run_properties(
+    ctx: properties.Context, options: Options, progress: Progress
+) -> list[report.Result]:
+    """Each property that was asked for, or the reason it was skipped."""
     results = []
     for prop in properties.PROPERTIES:
         if options.properties and prop.name not in options.properties:
@@ -201,7 +212,7 @@ def run_machine(ctx: properties.Context, profile: Profile, examples: int) -> rep
 
 
 def execute(
-    options: Options, out: TextIO | None = None, app=None
+    options: Options, out: TextIO | None = None, app: ServedApp | None = None
 ) -> tuple[int, list[report.Result]]:
     """Run the suite; returns the exit code (0 conforms, 1 not, 2 unusable target) and results."""
     out = out or sys.stdout
@@ -254,7 +265,16 @@ def execute(
     return report.exit_code(results), results
 
 
-def _run(target, ledger, client, options, profile, run_seed, examples, progress):
+def _run(
+    target: Target,
+    ledger: Ledger,
+    client: httpx.Client,
+    options: Options,
+    profile: Profile,
+    run_seed: int,
+    examples: int | None,
+    progress: Progress,
+) -> list[report.Result]:
     """Prepare (flow ids, scratch packages), then the suites that were asked for, in order."""
     api = Api(client)
     flows: dict[str, int] = {}
@@ -287,7 +307,7 @@ def _run(target, ledger, client, options, profile, run_seed, examples, progress)
     return results
 
 
-def _cleanup(ledger: Ledger, client: httpx.Client, progress) -> None:
+def _cleanup(ledger: Ledger, client: httpx.Client, progress: Progress) -> None:
     """Delete what the run created; say what could not be deleted, never raise."""
     try:
         problems = ledger.cleanup(client)

@@ -89,10 +89,10 @@ class Ledger:
 
     def _sweep(self, api: Api) -> list[str]:
         """Anything still listed under the prefix (e.g. a create cut short by Ctrl-C)."""
-        problems = []
+        problems: list[str] = []
         for _ in range(SWEEP_PAGES):
             try:
-                response = api.list(**{"filter[name]": self.prefix, "per_page": 100})
+                response = api.list({"filter[name]": self.prefix, "per_page": 100})
                 rows = response.json().get("data", []) if response.status_code == 200 else []
             except (httpx.HTTPError, ValueError, AttributeError):
                 return problems

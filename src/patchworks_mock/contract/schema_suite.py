@@ -57,7 +57,9 @@ class SchemaOptions:
 
 def config_for(target: Target, options: SchemaOptions) -> schemathesis.Config:
     """Every built-in check that fits the API, all generation modes, a fixed seed, no database."""
-    phases = {name: {"enabled": name in options.phases} for name in PHASES}
+    phases: dict[str, dict[str, bool | int]] = {
+        name: {"enabled": name in options.phases} for name in PHASES
+    }
     phases["stateful"]["max-steps"] = options.stateful_steps
     return schemathesis.Config.from_dict(
         {
@@ -137,8 +139,7 @@ class Guard:
         body = case.body
         if label in WRITES_BODY_NAME and positive and isinstance(body, dict):
             name = body.get("name")
-            valid = isinstance(name, str) and nonblank(name)
-            if valid and not name.startswith(self.ledger.prefix):
+            if isinstance(name, str) and nonblank(name) and not name.startswith(self.ledger.prefix):
                 body["name"] = self.ledger.name(name)
 
 

@@ -29,7 +29,9 @@ version, each checked by a smoke test in `tests/contract/test_schemathesis_inter
    `Case`; `interactions`, a dict from case id to an interaction whose `response` (or None) has
    `status_code` and `content` (bytes).
 4. A case's generation mode is `case.meta.generation.mode` (a public `GenerationMode`);
-   `case.meta` is None for a case that was not generated (an explicit example).
+   `case.meta` is None for a case that was built rather than generated, which the suite counts
+   as positive. Reading `case.meta` revalidates it if the case was changed, so the guard reads
+   it before changing anything.
 5. The failure a `filter_failure` hook is given names the checks that raise it in `checks`.
 6. `before_call` can only be registered globally: the hook reference documents `before_call`
    for schema-level registration too, but 4.32.5 refuses it ("Cannot register hook
@@ -37,9 +39,9 @@ version, each checked by a smoke test in `tests/contract/test_schemathesis_inter
    registers ONE global `before_call` hook, through the public `schemathesis.hook`, when it is
    first imported; that hook hands each case to the callback `before_call(schema, ...)` set for
    the case's schema, found as `case.operation.schema` (the very schema object given to the
-   engine, include()-narrowed, in every phase), and does nothing for any other schema. A
-   schema-level `map_case` hook would do the same work at generation time, but makes the fuzzing
-   phase about fifteen times slower, so the rewrite is done just before the call instead.
+   engine, include()-narrowed, in every phase), and does nothing for any other schema. (A
+   schema-level `map_case` hook could do the same work at generation time, but was measured,
+   when the guard was first written, to make the fuzzing phase about fifteen times slower.)
    (Were `schemathesis.hooks.unregister_all()` called in the process, the hook would be gone.)
 
 What the suite uses as public (documented, or exported in `schemathesis.__all__`), outside this

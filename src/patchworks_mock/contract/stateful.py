@@ -9,7 +9,10 @@ prefix; that is what makes it usable against a shared deployment.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import EllipsisType
+from typing import Any
 
 import httpx
 from hypothesis import seed
@@ -24,7 +27,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from patchworks_mock.contract.api import Api
+from patchworks_mock.contract.api import Api, Query
 from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
 from patchworks_mock.contract.hypothesis_runs import suite_settings
 from patchworks_mock.contract.rules import ABSENT, DEFAULT_PRIORITY, MAX_NAME, nonblank, stored
@@ -40,7 +43,7 @@ MAX_SHOWN = 40
 class PackageModel:
     """What the rules say a package is after the operations the machine sent."""
 
-    name: str
+    name: str | None
     notes: str | None
     members: dict[str, int] = field(default_factory=dict)  # flow version id -> priority
     environments: set[str] = field(default_factory=set)
@@ -56,8 +59,16 @@ class Capabilities:
     can_deploy: bool
 
 
-def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabilities) -> type:
-    """A `RuleBasedStateMachine` class bound to one client, ledger and set of capabilities."""
+def build_machine(
+    client: httpx.Client,
+    ledger: Ledger,
+    capabilities: Capabilities,
+    on_new_sequence: Callable[[], None] = lambda: None,
+) -> type[RuleBasedStateMachine]:
+    """A `RuleBasedStateMachine` class bound to one client, ledger and set of capabilities.
+
+    `on_new_sequence` is called as each random sequence starts.
+    """
     versions = sorted(capabilities.flows) or [ABSENT]
     environments = capabilities.environments or [ABSENT]
     has_versions = bool(capabilities.flows)
@@ -67,6 +78,7 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
         packages = Bundle("packages")
 
         def __init__(self) -> None:
+            on_new_sequence()
             super().__init__()
             self.api = Api(client)
             self.prefix = ledger.name(f"sm{next(_instances)}-")
@@ -79,7 +91,7 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
         @initialize(target=packages, name=NAMES, version=st.sampled_from(versions))
         def start(self, name: str, version: str) -> str:
             """Every sequence starts from a package holding one version: the rules live there."""
-            package = self.create(name, None)
+            package = self._create(name, None)
             if has_versions:
                 response = self.api.add_version(package, version)
                 expect_status(response, 200, f"adding flow version {version} failed")
@@ -88,13 +100,7 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
 
         @rule(target=packages, name=NAMES, notes=NOTES)
         def create(self, name: str, notes: str | None) -> str:
-            full = self.prefix + name
-            response = self.api.create({"name": full, "notes": notes})
-            package = ledger.record_created(response)
-            expect(package is not None, "creating a valid package failed", response, "HTTP 201")
-            self.model[package] = PackageModel(stored(full), stored(notes))
-            self._same(package, data(response), response)
-            return package
+            return self._create(name, notes)
 
         @rule(name=st.sampled_from(["", "   ", "x" * (MAX_NAME + 1)]))
         def create_invalid(self, name: str) -> None:
@@ -103,8 +109,8 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
             expect_status(response, 422, f"a package named {name[:20]!r}… must be refused")
 
         @rule(package=packages, name=st.none() | NAMES, notes=st.just(...) | NOTES)
-        def update(self, package: str, name: str | None, notes: object) -> None:
-            body: dict = {}
+        def update(self, package: str, name: str | None, notes: str | None | EllipsisType) -> None:
+            body: dict[str, str | None] = {}  # `...` for notes: leave them out
             if name is not None:
                 body["name"] = self.prefix + name
             if notes is not ...:
@@ -252,6 +258,16 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
             for package in list(self.model):
                 self.api.delete(package)
 
+        def _create(self, name: str, notes: str | None) -> str:
+            full = self.prefix + name
+            response = self.api.create({"name": full, "notes": notes})
+            package = ledger.record_created(response)
+            if package is None:
+                raise Violation("creating a valid package failed", response, expected="HTTP 201")
+            self.model[package] = PackageModel(stored(full), stored(notes))
+            self._same(package, data(response), response)
+            return package
+
         # -- comparing with the model ------------------------------------------------------
 
         def _versions_near(self, package: str) -> st.SearchStrategy[str]:
@@ -261,7 +277,13 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
             anything = st.sampled_from(versions)
             return st.sampled_from(near) | anything if near else anything
 
-        def _same(self, package: str, body: dict, response, members: bool = False) -> None:
+        def _same(
+            self,
+            package: str,
+            body: dict[str, Any],
+            response: httpx.Response,
+            members: bool = False,
+        ) -> None:
             current = self.model[package]
             got = {"id": str(body.get("id")), "name": body.get("name"), "notes": body.get("notes")}
             wanted = {"id": package, "name": current.name, "notes": current.notes}
@@ -280,9 +302,8 @@ def build_machine(client: httpx.Client, ledger: Ledger, capabilities: Capabiliti
             seen: list[str] = []
             page, last = 1, 1
             while page <= min(last, 50):
-                response = self.api.list(
-                    deployed=deployed, **{"filter[name]": self.prefix}, per_page=per_page, page=page
-                )
+                query: Query = {"filter[name]": self.prefix, "per_page": per_page, "page": page}
+                response = self.api.list(query, deployed=deployed)
                 expect_status(response, 200, "listing packages failed")
                 body = response.json()
                 seen += [str(row["id"]) for row in body["data"]]
@@ -322,16 +343,12 @@ def run(
             f"{request.method} {request.url.raw_path.decode()} -> {response.status_code}"
         )
 
-    class Recorded(build_machine(client, ledger, capabilities)):
-        def __init__(self) -> None:
-            sequence.clear()
-            super().__init__()
-
+    machine = build_machine(client, ledger, capabilities, on_new_sequence=sequence.clear)
     hooks = client.event_hooks["response"]
     hooks.append(remember)
     try:
         run_state_machine_as_test(
-            seed(run_seed)(Recorded),
+            seed(run_seed)(machine),
             settings=suite_settings(examples, stateful_step_count=steps),
         )
     except Violation as exc:

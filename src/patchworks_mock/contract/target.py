@@ -9,15 +9,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+from starlette.types import Receive, Scope, Send
 
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import BackgroundServer
 
 PROBE_PATH = "/api/v1/packages"
 TIMEOUT = 30.0
+
+
+class ServedApp(Protocol):
+    """An app `check` can serve in-process: the mock's, or one wrapping it (as tests do)."""
+
+    state: Any  # the mock it serves; `state.store` holds its data
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
 class TargetError(Exception):
@@ -35,7 +45,7 @@ class Target:
     allow_deploy: bool = False
     virtual_environments: list[str] = field(default_factory=list)
     flow_versions: list[str] = field(default_factory=list)
-    app: object | None = None  # the in-process mock's app, to break it in tests
+    app: ServedApp | None = None  # the in-process mock's app, to break it in tests
 
     def client(self) -> httpx.Client:
         """An HTTP client with the key in `Authorization`, asking for JSON."""
@@ -80,7 +90,7 @@ def probe(target: Target) -> None:
         )
 
 
-def mock_capabilities(app) -> tuple[list[str], list[str]]:
+def mock_capabilities(app: ServedApp) -> tuple[list[str], list[str]]:
     """The VE and flow version ids of a mock's current state, for deploy and membership tests."""
     store = app.state.store
     return [str(i) for i in sorted(store.virtual_environments)], [
@@ -89,7 +99,7 @@ def mock_capabilities(app) -> tuple[list[str], list[str]]:
 
 
 @contextmanager
-def local_mock(app=None) -> Iterator[Target]:
+def local_mock(app: ServedApp | None = None) -> Iterator[Target]:
     """A `Target` for the mock served in-process (a fresh default one unless `app` is given)."""
     from patchworks_mock.app import create_app
 
