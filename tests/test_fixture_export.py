@@ -13,7 +13,8 @@ from contextlib import contextmanager
 import pytest
 import uvicorn
 
-from patchworks_mock import create_app, export, fixture_commands, fixtures, paths, query
+from patchworks_mock import create_app, fixtures, paths, query
+from patchworks_mock.documents import commands, export
 from patchworks_mock.fixtures import generate
 from patchworks_mock.mock import DEVELOPMENT_KEY
 from tests.support import one_error_line
@@ -28,7 +29,7 @@ COMPARED_INCLUDES = ",".join(
 
 def run(*argv: str) -> int:
     root = argparse.ArgumentParser(prog="patchworks-mock")
-    fixture_commands.register(root.add_subparsers(dest="command", required=True))
+    commands.register(root.add_subparsers(dest="command", required=True))
     args = root.parse_args(["fixtures", *argv])
     return args.handler(args)
 

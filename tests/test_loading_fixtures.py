@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchworks_mock import fixtures, paths, strategies
+from patchworks_mock.documents import checking, loading
 from patchworks_mock.mock import Mock
 from patchworks_mock.store import DEFAULT_PRIORITY, DEPLOYED, INACTIVE, Store
 from tests.support import deterministic
@@ -212,7 +213,7 @@ def _strings_and_big_numbers(value: object) -> list[object]:
 
 
 def test_the_store_keeps_no_object_of_the_document():
-    # Else the document's memory stays in use after it is dropped (see fixtures._decoded).
+    # Else the document's memory stays in use after it is dropped (see loading._decoded).
     document = fixtures.generate(5, packages=300)  # ids above 256, which CPython does not share
     kept = {id(x) for x in _strings_and_big_numbers(document)}
     store = fixtures.load(document)
@@ -311,9 +312,9 @@ def test_the_fast_reference_check_agrees_with_the_one_that_places_problems():
     document["deployments"].append({**document["deployments"][0], "id": 500})  # with no fvds
     agreed = {True: 0, False: 0}
     for changed in single_changes(document):
-        assert fixtures._fast_validator().is_valid(changed)
-        holds = fixtures._reference_problems(changed) == []
-        assert fixtures._references_hold(changed) == holds, fixtures._reference_problems(changed)
+        assert checking._fast_validator().is_valid(changed)
+        holds = checking._reference_problems(changed) == []
+        assert checking._references_hold(changed) == holds, checking._reference_problems(changed)
         agreed[holds] += 1
     assert agreed[True] > 100 and agreed[False] > 1000
 
@@ -325,7 +326,7 @@ def test_the_fast_reference_check_agrees_on_drawn_documents_changed_twice(docume
         changes = list(single_changes(document))
         if changes:
             document = data.draw(st.sampled_from(changes))
-    assert fixtures._references_hold(document) == (fixtures._reference_problems(document) == [])
+    assert checking._references_hold(document) == (checking._reference_problems(document) == [])
 
 
 def parsed_as_before(raw: bytes) -> tuple:
@@ -342,7 +343,7 @@ def parsed_as_before(raw: bytes) -> tuple:
 
 def parsed_now(raw: bytes) -> tuple:
     try:
-        return ("value", repr(fixtures._parse(raw, "f")))
+        return ("value", repr(loading._parse(raw, "f")))
     except fixtures.UnreadableFixture as exc:
         return ("unreadable", exc.problems[0][1])
     except fixtures.FixtureError as exc:

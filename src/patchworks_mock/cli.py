@@ -6,8 +6,9 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from patchworks_mock import faults, fixture_commands, fixtures, journal, paths, server
+from patchworks_mock import faults, fixtures, journal, paths, server
 from patchworks_mock.contract import command as check_command
+from patchworks_mock.documents import commands as fixture_commands
 from patchworks_mock.mock import DEVELOPMENT_KEY
 from patchworks_mock.usage import fail, positive
 
