@@ -7,7 +7,9 @@ domain rules the store keeps. This package checks, loads, writes, makes and capt
 (`patchworks_mock.fixtures` and `patchworks_mock.strategies` re-export it under the names the
 README documents):
 
-    checking.py     the schema and rule checks: `problems`, `check`, `FixtureError`
+    rules.py        the one table of the rules between records: references, domain rules
+    checking.py     the schema and rule checks: `problems`, `check`, `FixtureError`; the rule
+                    checks, a fast one and a slow one that places problems, come from rules.py
     loading.py      read and parse files, build a `Store`, `Document`, `FixtureFile`, `dump`
     json_output.py  `to_json`, `write_json`: one record per line, the same bytes every time
     generate.py     seeded, realistic documents of any size
