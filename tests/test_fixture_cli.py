@@ -20,7 +20,7 @@ SMALL = ["--seed", "42", "--users", "3", "--flows", "5", "--packages", "12"]
 
 
 def run(*argv: str) -> int:
-    """The `fixtures` command as `patchworks-mock` will run it once cli.py registers it."""
+    """The `fixtures` command as `patchworks-mock` runs it."""
     root = argparse.ArgumentParser(prog="patchworks-mock")
     commands.register(root.add_subparsers(dest="command", required=True))
     args = root.parse_args(["fixtures", *argv])

@@ -215,7 +215,7 @@ def _strings_and_big_numbers(value: object) -> list[object]:
 
 
 def test_the_store_keeps_no_object_of_the_document():
-    # Else the document's memory stays in use after it is dropped (see loading._decoded).
+    # Else the document's memory stays in use after it is dropped (see documents/loading.py).
     document = fixtures.generate(5, packages=300)  # ids above 256, which CPython does not share
     kept = {id(x) for x in _strings_and_big_numbers(document)}
     store = fixtures.load(document)
@@ -489,7 +489,7 @@ def parsed_as_before(raw: bytes) -> tuple:
 
 def parsed_now(raw: bytes) -> tuple:
     try:
-        return ("value", repr(loading._parse(raw, "f")))
+        return ("value", repr(loading.parse(raw, "f")))
     except fixtures.UnreadableFixture as exc:
         return ("unreadable", exc.problems[0][1])
     except fixtures.FixtureError as exc:

@@ -40,7 +40,7 @@ from patchworks_mock.store import (
 
 def read(path: str | Path) -> dict:
     """Parse a fixture file; unreadable or malformed files raise `FixtureError`."""
-    return _parse(_read_bytes(path), str(path))
+    return parse(_read_bytes(path), str(path))
 
 
 def _read_bytes(path: str | Path) -> bytes:
@@ -54,7 +54,7 @@ def _unreadable(source: str, exc: Exception) -> UnreadableFixture:
     return UnreadableFixture(source, [("$", f"cannot read the file: {exc}")])
 
 
-def _parse(raw: bytes, source: str) -> Any:
+def parse(raw: bytes, source: str) -> Any:
     """The JSON value in a file's bytes, or `FixtureError` saying where the syntax is wrong.
 
     msgspec parses in about half the time of the json module, and refuses everything that
@@ -162,7 +162,7 @@ def _decoded(raw: bytes, source: str) -> Store:
     try:
         return _loaded(partial(msgspec.json.decode, raw))
     except msgspec.DecodeError:  # a lone surrogate, or a key given twice, first with a bad value
-        return _build(_parse(raw, source))
+        return _build(parse(raw, source))
 
 
 def _loaded(read: Callable[..., Any]) -> Store:
@@ -231,7 +231,7 @@ class FixtureFile:
         # Once: the bytes cannot change. The parsed document is dropped before the store is
         # made, which then takes the memory the document had.
         if not self._checked:
-            check(_parse(raw, self.source), self.source)
+            check(parse(raw, self.source), self.source)
             self._checked = True
 
     def store(self) -> Store:
