@@ -1,8 +1,9 @@
 """Read fixture documents and load them into a `Store`; write a store back out as one.
 
-`read` parses a file (`FixtureError` saying where its JSON is wrong), `load` checks a document
-and builds a store from it, `dump` is the way back. `Document` and `FixtureFile` are the two
-starting points a mock keeps for its resets and sandboxes: a parsed document, or a file's bytes.
+`read` parses a file and `parse` a file's bytes (`FixtureError` saying where the JSON is
+wrong), `load` checks a document and builds a store from it, `dump` is the way back.
+`Document` and `FixtureFile` are the two starting points a mock keeps for its resets and
+sandboxes: a parsed document, or a file's bytes.
 """
 
 from __future__ import annotations
