@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from patchworks_mock.fixture_commands import sizes_of
-from patchworks_mock.generate import generate
+from patchworks_mock.documents.commands import sizes_of
+from patchworks_mock.documents.generate import generate
 
 PHASES = ("generate", "write", "check", "load")
 

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from patchworks_mock import bundled, fixture_commands, fixtures
+from patchworks_mock import bundled, fixtures
+from patchworks_mock.documents import commands
 from patchworks_mock.fixtures import generate
 from tests.support import one_error_line
 
@@ -19,9 +20,9 @@ SMALL = ["--seed", "42", "--users", "3", "--flows", "5", "--packages", "12"]
 
 
 def run(*argv: str) -> int:
-    """The `fixtures` command as `patchworks-mock` will run it once cli.py registers it."""
+    """The `fixtures` command as `patchworks-mock` runs it."""
     root = argparse.ArgumentParser(prog="patchworks-mock")
-    fixture_commands.register(root.add_subparsers(dest="command", required=True))
+    commands.register(root.add_subparsers(dest="command", required=True))
     args = root.parse_args(["fixtures", *argv])
     return args.handler(args)
 
@@ -122,9 +123,9 @@ def test_generate_is_identical_across_processes_hash_seeds_and_locales(tmp_path)
     """Nothing may depend on hash order, the locale, the time zone or the clock."""
     script = (
         "import argparse, sys\n"
-        "from patchworks_mock import fixture_commands\n"
+        "from patchworks_mock.documents import commands\n"
         "root = argparse.ArgumentParser(prog='patchworks-mock')\n"
-        "fixture_commands.register(root.add_subparsers(dest='command'))\n"
+        "commands.register(root.add_subparsers(dest='command'))\n"
         "args = root.parse_args(sys.argv[1:])\n"
         "sys.exit(args.handler(args))\n"
     )

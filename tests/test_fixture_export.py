@@ -14,7 +14,8 @@ import pytest
 import uvicorn
 from starlette.testclient import TestClient
 
-from patchworks_mock import bundled, create_app, export, fixture_commands, fixtures, query
+from patchworks_mock import bundled, create_app, fixtures, query
+from patchworks_mock.documents import commands, export
 from patchworks_mock.fixtures import generate
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from tests.support import one_error_line
@@ -29,7 +30,7 @@ COMPARED_INCLUDES = ",".join(
 
 def run(*argv: str) -> int:
     root = argparse.ArgumentParser(prog="patchworks-mock")
-    fixture_commands.register(root.add_subparsers(dest="command", required=True))
+    commands.register(root.add_subparsers(dest="command", required=True))
     args = root.parse_args(["fixtures", *argv])
     return args.handler(args)
 

@@ -7,9 +7,10 @@ import os
 from collections.abc import Sequence
 from typing import cast
 
-from patchworks_mock import bundled, faults, fixture_commands, fixtures, request_journal, server
+from patchworks_mock import bundled, faults, fixtures, request_journal, server
 from patchworks_mock.cli_common import fail, positive
 from patchworks_mock.contract import command as check_command
+from patchworks_mock.documents import commands as fixture_commands
 from patchworks_mock.instance import DEVELOPMENT_KEY
 
 API_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from patchworks_mock import fixtures
+from patchworks_mock.documents.checking import problems
 
 EXPORT_INCLUDES = (
     "createdBy",
@@ -225,7 +225,7 @@ def export(
     document = document_from_packages(
         fetch_packages(url, api_key, timeout=timeout, progress=progress)
     )
-    found = fixtures.problems(document)
+    found = problems(document)
     if found:
         place, reason = found[0]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""

@@ -12,9 +12,13 @@ import sys
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from patchworks_mock import export, fixtures
 from patchworks_mock.cli_common import USAGE_ERROR, fail
-from patchworks_mock.generate import check_sizes, generate
+from patchworks_mock.documents import export
+from patchworks_mock.documents.checking import FixtureError, UnreadableFixture, problems
+from patchworks_mock.documents.generate import check_sizes, generate
+from patchworks_mock.documents.json_output import write_json
+from patchworks_mock.documents.loading import read
+from patchworks_mock.records import COLLECTIONS
 
 PROBLEMS = 1
 
@@ -50,13 +54,13 @@ def _write(document: dict, output: str | None) -> None:
     if output is None or output == "-":
         try:
             sys.stdout.flush()
-            fixtures.write_json(document, sys.stdout.buffer)
+            write_json(document, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         except BrokenPipeError:  # the reader stopped early (`| head`): fine, as for `cat`
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     else:
         with open(output, "wb") as stream:
-            fixtures.write_json(document, stream)
+            write_json(document, stream)
 
 
 def _deliver(document: dict, output: str | None, done: str) -> int:
@@ -65,7 +69,7 @@ def _deliver(document: dict, output: str | None, done: str) -> int:
         _write(document, output)
     except OSError as exc:
         return fail(f"cannot write {output or 'standard output'}: {exc.strerror or exc}")
-    counts = ", ".join(f"{len(document[n])} {n}" for n in fixtures.COLLECTIONS)
+    counts = ", ".join(f"{len(document[n])} {n}" for n in COLLECTIONS)
     print(f"{done}: {counts}", file=sys.stderr)
     return 0
 
@@ -75,20 +79,20 @@ def validate_command(args: argparse.Namespace) -> int:
     unreadable = broken = 0
     for path in args.paths:
         try:
-            document = fixtures.read(path)
-            found = fixtures.problems(document)
-        except fixtures.UnreadableFixture as exc:
+            document = read(path)
+            found = problems(document)
+        except UnreadableFixture as exc:
             unreadable += 1
             fail(f"{path}: {exc.problems[0][1]}")
             continue
-        except fixtures.FixtureError as exc:  # not JSON: the parser's one problem
+        except FixtureError as exc:  # not JSON: the parser's one problem
             found = exc.problems
         if found:
             broken += 1
             for place, reason in found:
                 print(f"{path}: {place}: {reason}")
         else:
-            counts = ", ".join(f"{len(document.get(n, []))} {n}" for n in fixtures.COLLECTIONS)
+            counts = ", ".join(f"{len(document.get(n, []))} {n}" for n in COLLECTIONS)
             print(f"{path}: valid ({counts})")
     if broken:
         print(f"{broken} of {len(args.paths)} files have problems", file=sys.stderr)

@@ -310,7 +310,8 @@ class _Generator:
     def flows(self, count: int, versions_per_flow: int) -> tuple[list[dict], list[dict], int]:
         """Flows, their versions, and the time the last version was saved."""
         rng = self.rng
-        flows, versions = [], []
+        flows: list[dict] = []
+        versions: list[dict] = []
         last_saved = 0
         names_used: dict[str, int] = {}
         for flow_id in range(1, count + 1):
