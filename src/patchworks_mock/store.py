@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -59,6 +60,40 @@ class CompareRow:
         return self.environment_version is not None and (
             self.environment_version.id == self.package_version.id
         )
+
+
+def deployment_rows(
+    deployment: Deployment,
+    versions: Iterable[tuple[int, int]],
+    live: Callable[[int], FlowVersionDeployment | None],
+    new_id: Callable[[], int],
+) -> list[FlowVersionDeployment]:
+    """The deploy rule: the flow version deployments one deployment puts, in order.
+
+    For each (flow version id, flow id) in `versions`, the flow version deployment `live` for
+    that flow in the deployment's VE (if any) becomes inactive at the deployment's time, and a
+    new one, deployed, is made with `new_id()`. The store deploys by it, and so does the fixture
+    generator (`documents.generate.DeployRule`), so that generated histories follow the rule.
+    """
+    rows = []
+    at = deployment.created_at
+    for version_id, flow_id in versions:
+        replaced = live(flow_id)
+        if replaced is not None:
+            rows.append(replace(replaced, status=INACTIVE, updated_at=at))
+        rows.append(
+            FlowVersionDeployment(
+                id=new_id(),
+                flow_version_id=version_id,
+                virtual_environment_id=deployment.virtual_environment_id,
+                deployment_id=deployment.id,
+                status=DEPLOYED,
+                deployed_by=deployment.user_id,
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    return rows
 
 
 def _insert_sorted(ids: list[int], value: int) -> None:
@@ -417,27 +452,15 @@ class Store:
             updated_at=stamp,
         )
         staged.put("deployments", deployment)
-        for version_id in package.members:
-            flow_id = self.flow_versions[version_id].flow_id
-            replaced = self._live_fvd.get((environment.id, flow_id))
-            if replaced is not None:
-                old = self.flow_version_deployments[replaced]
-                staged.put(
-                    "flow_version_deployments", replace(old, status=INACTIVE, updated_at=stamp)
-                )
-            staged.put(
-                "flow_version_deployments",
-                FlowVersionDeployment(
-                    id=staged.new_id("flow_version_deployments"),
-                    flow_version_id=version_id,
-                    virtual_environment_id=environment.id,
-                    deployment_id=deployment.id,
-                    status=DEPLOYED,
-                    deployed_by=user_id,
-                    created_at=stamp,
-                    updated_at=stamp,
-                ),
-            )
+
+        def live(flow_id: int) -> FlowVersionDeployment | None:
+            fvd_id = self._live_fvd.get((environment.id, flow_id))
+            return None if fvd_id is None else self.flow_version_deployments[fvd_id]
+
+        versions = [(v, self.flow_versions[v].flow_id) for v in package.members]
+        new_id = partial(staged.new_id, "flow_version_deployments")
+        for row in deployment_rows(deployment, versions, live, new_id):
+            staged.put("flow_version_deployments", row)
         if package.first_deployed_at is None:
             staged.put("packages", replace(package, first_deployed_at=stamp))
         self._write(staged.change)

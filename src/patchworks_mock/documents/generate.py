@@ -11,9 +11,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from itertools import count
 
 from patchworks_mock import laravel
-from patchworks_mock.records import DEPLOYED, INACTIVE
+from patchworks_mock.records import Deployment, FlowVersionDeployment, as_record
+from patchworks_mock.store import deployment_rows
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 HOUR = 3600
@@ -135,16 +138,17 @@ def check_sizes(
 
 
 class DeployRule:
-    """The store's deploy rule as records: per VE and flow, the newest version is `deployed`.
+    """Deployments made one after another by the store's deploy rule (`store.deployment_rows`),
+    kept as fixture records: per VE and flow, the newest version is `deployed`.
 
     Deployments must be fed in id (= time) order; earlier flow version deployments of the same
     flow in the same VE become `inactive` at the time of the newer one.
     """
 
     def __init__(self) -> None:
-        self.deployments: list[dict] = []
-        self.flow_version_deployments: list[dict] = []
-        self._live: dict[tuple[int, int], dict] = {}
+        self._deployments: list[Deployment] = []
+        self._fvds: list[FlowVersionDeployment] = []  # the one with id N at N - 1
+        self._live: dict[tuple[int, int], FlowVersionDeployment] = {}  # (VE, flow) -> deployed
 
     def deploy(
         self,
@@ -155,36 +159,34 @@ class DeployRule:
         user_id: int | None,
         notes: str | None,
         at: str,
-    ) -> dict:
+    ) -> None:
         """Record one deployment of `versions` ((version id, flow id) pairs) made at `at`."""
-        deployment = {
-            "id": len(self.deployments) + 1,
-            "package_id": package_id,
-            "virtual_environment_id": environment_id,
-            "user_id": user_id,
-            "notes": notes,
-            "created_at": at,
-            "updated_at": at,
-        }
-        self.deployments.append(deployment)
-        for version_id, flow_id in versions:
-            replaced = self._live.get((environment_id, flow_id))
-            if replaced is not None:
-                replaced["status"] = INACTIVE
-                replaced["updated_at"] = at
-            fvd = {
-                "id": len(self.flow_version_deployments) + 1,
-                "flow_version_id": version_id,
-                "virtual_environment_id": environment_id,
-                "deployment_id": deployment["id"],
-                "status": DEPLOYED,
-                "deployed_by": user_id,
-                "created_at": at,
-                "updated_at": at,
-            }
-            self.flow_version_deployments.append(fvd)
-            self._live[(environment_id, flow_id)] = fvd
-        return deployment
+        deployment = Deployment(
+            id=len(self._deployments) + 1,
+            package_id=package_id,
+            virtual_environment_id=environment_id,
+            user_id=user_id,
+            notes=notes,
+            created_at=at,
+            updated_at=at,
+        )
+        self._deployments.append(deployment)
+        flow_of = dict(versions)
+        ids = count(len(self._fvds) + 1)
+        live = partial(self._live_in, environment_id)
+        for row in deployment_rows(deployment, versions, live, ids.__next__):
+            if row.id <= len(self._fvds):  # one made before, now inactive
+                self._fvds[row.id - 1] = row
+            else:
+                self._fvds.append(row)
+                self._live[(environment_id, flow_of[row.flow_version_id])] = row
+
+    def _live_in(self, environment_id: int, flow_id: int) -> FlowVersionDeployment | None:
+        return self._live.get((environment_id, flow_id))
+
+    def records(self) -> tuple[list[dict], list[dict]]:
+        """The deployments and flow version deployments, as a fixture document lists them."""
+        return [as_record(d) for d in self._deployments], [as_record(f) for f in self._fvds]
 
 
 def generate(
@@ -242,14 +244,15 @@ class _Generator:
             packages, flows_done + DAY, flow_records, versions_per_flow, users
         )
         rule = self.deploy(plans, package_records, environment_records, users, deployed_ratio)
+        deployments, flow_version_deployments = rule.records()
         return {
             "users": user_records,
             "flows": flow_records,
             "flow_versions": version_records,
             "virtual_environments": environment_records,
             "packages": package_records,
-            "deployments": rule.deployments,
-            "flow_version_deployments": rule.flow_version_deployments,
+            "deployments": deployments,
+            "flow_version_deployments": flow_version_deployments,
         }
 
     def person(self) -> str:

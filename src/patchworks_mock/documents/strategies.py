@@ -234,14 +234,13 @@ def documents(
                 notes=draw(st.none() | st.text(max_size=50)),
                 at=timestamp(clock.tick()),
             )
-    pairs = sorted({(d["package_id"], d["virtual_environment_id"]) for d in rule.deployments})
+    deployments, flow_version_deployments = rule.records()
+    pairs = sorted({(d["package_id"], d["virtual_environment_id"]) for d in deployments})
     removed = set(draw(st.lists(st.sampled_from(pairs), unique=True))) if pairs else set()
     forgotten = {
-        d["id"]
-        for d in rule.deployments
-        if (d["package_id"], d["virtual_environment_id"]) in removed
+        d["id"] for d in deployments if (d["package_id"], d["virtual_environment_id"]) in removed
     }
-    for fvd in rule.flow_version_deployments:
+    for fvd in flow_version_deployments:
         if fvd["deployment_id"] in forgotten:
             fvd["deployment_id"] = None
     return {
@@ -250,8 +249,8 @@ def documents(
         "flow_versions": versions,
         "virtual_environments": environments,
         "packages": records,
-        "deployments": [d for d in rule.deployments if d["id"] not in forgotten],
-        "flow_version_deployments": rule.flow_version_deployments,
+        "deployments": [d for d in deployments if d["id"] not in forgotten],
+        "flow_version_deployments": flow_version_deployments,
     }
 
 
