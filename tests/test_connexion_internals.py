@@ -3,8 +3,10 @@ Connexion or Starlette breaks one, its test fails and names it."""
 
 import asyncio
 import inspect
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from connexion.middleware.abstract import ROUTING_CONTEXT
@@ -144,10 +146,15 @@ def test_a8_the_request_schema_validator_knows_openapi_nullable():
     assert not validator.is_valid(1)
 
 
-def test_a9_importing_the_app_changes_no_warning_filter_and_prints_no_notice():
+# The modules a user or Connexion may import first: the app, and what the specs resolve to.
+ENTRY_MODULES = ["app", "handlers", "admin", "dispatch", "validation", "auth"]
+
+
+@pytest.mark.parametrize("module", ENTRY_MODULES)
+def test_a9_importing_a_module_changes_no_warning_filter_and_prints_no_notice(module):
     script = (
         "import warnings; before = list(warnings.filters);"
-        "import patchworks_mock.app;"
+        f"import patchworks_mock.{module};"
         "assert warnings.filters == before, 'the warning filters changed'"
     )
     result = subprocess.run(
@@ -158,3 +165,14 @@ def test_a9_importing_the_app_changes_no_warning_filter_and_prints_no_notice():
     )
     assert result.returncode == 0, result.stderr
     assert "starlette.testclient" not in result.stderr, f"A9: a notice is printed; {UPDATE}"
+
+
+def test_a9_only_the_app_and_the_internals_import_connexion_at_module_level():
+    # Any other module would import connexion before connexion_internals could quiet it.
+    package = Path(connexion_internals.__file__).parent
+    importers = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if re.search(r"^(from|import) connexion\b", path.read_text(encoding="utf-8"), re.M)
+    }
+    assert importers == {"app.py", "connexion_internals.py"}

@@ -5,7 +5,8 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from patchworks_mock import admin, bundled, dispatch, handlers, query
+from patchworks_mock import admin, bundled, handlers, query
+from patchworks_mock.app import handler_resolver
 
 SPECS = {bundled.PACKAGES_SPEC: handlers, bundled.ADMIN_SPEC: admin}
 
@@ -29,7 +30,7 @@ def test_every_operation_has_an_async_handler(path):
         for method, operation in item.items():
             if method == "parameters":
                 continue
-            resolver = dispatch.handler_resolver(module)
+            resolver = handler_resolver(module)
             handler = resolver.function_resolver(operation["operationId"])
             assert inspect.iscoroutinefunction(handler), operation["operationId"]
 
@@ -49,6 +50,7 @@ def test_the_allowed_includes_and_sorts_are_the_specs_enums():
     parameters = _load(bundled.PACKAGES_SPEC)["components"]["parameters"]
     assert parameters["Include"]["schema"]["items"]["enum"] == query.ALLOWED_INCLUDES
     assert query.ALLOWED_SORTS == ["name"]
+    assert query.ALLOWED_FILTERS == ["name"]  # from the spec's `filter[name]` parameter
     assert parameters["Sort"]["schema"]["items"]["enum"] == ["name", "-name"]
 
 

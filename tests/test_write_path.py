@@ -12,6 +12,7 @@ from patchworks_mock.app import create_app
 from patchworks_mock.changes import Change
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.records import as_record
+from patchworks_mock.sorted_index import SortedIndex
 
 
 class Refusing:
@@ -58,7 +59,7 @@ WRITES = {
     "remove version": lambda s: s.remove_version("4", "3"),
     "deploy": lambda s: s.deploy("3", "2", "Go", 1),
     "remove environment": lambda s: s.remove_environment("1", "1"),
-    "replace all": lambda s: s.replace_all(fixtures.load(fixtures.generate(2, packages=3))),
+    "replace all": lambda s: s.replaced_by(fixtures.load(fixtures.generate(2, packages=3))),
 }
 
 
@@ -99,3 +100,47 @@ def test_a_request_whose_write_cannot_be_kept_changes_nothing():
     assert response.status_code == 500
     assert response.json() == {"message": errors.SERVER_ERROR}
     assert client.get("/__mock__/state").json() == before
+
+
+def test_a_reset_whose_state_cannot_be_kept_changes_nothing():
+    app = create_app()
+    client = TestClient(app, headers={"Authorization": DEVELOPMENT_KEY})
+    client.post("/api/v1/packages", json={"name": "Made before the reset"})
+    before = client.get("/__mock__/state").json()
+    app.state.store.durability = Refusing()
+    assert client.post("/__mock__/reset").status_code == 500
+    assert client.get("/__mock__/state").json() == before
+
+
+def test_a_write_that_keeps_the_name_leaves_the_sorted_indexes_alone(monkeypatch):
+    # Indexes sort by name and id: moving a package in them costs a search per index kept.
+    store = _store()
+    store.list_packages(deployed_only=False, names=["order"], sort="name", descending=False,
+                        page=1, per_page=5)  # fmt: skip
+    moved = []
+    monkeypatch.setattr(SortedIndex, "discard", lambda index, package: moved.append(package.id))
+    store.update_package("4", {"notes": "Only the notes"})
+    store.add_version("3", "1", 70)
+    store.deploy("3", "2", None, 1)
+    assert moved == []
+    store.update_package("4", {"name": "A new name"})
+    assert moved and set(moved) == {4}
+
+
+@pytest.mark.parametrize("how", ["reset", "replace"])
+def test_a_replaced_state_is_a_new_store_and_the_old_one_stays_whole(how):
+    # The pytest plugin resets and replaces the state from the test's thread while the server
+    # answers on its own: a request that holds the store it started with must see all of it,
+    # so the old store is swapped out whole, never emptied or refilled in place.
+    app = create_app()
+    client = TestClient(app, headers={"Authorization": DEVELOPMENT_KEY})
+    client.post("/api/v1/packages", json={"name": "Made before"})
+    old = app.state.store
+    before = (fixtures.dump(old), old.next_ids(), _listed(old))
+    if how == "reset":
+        app.state.reset()
+    else:
+        app.state.replace(fixtures.generate(3, packages=20))
+    assert app.state.store is not old
+    assert (fixtures.dump(old), old.next_ids(), _listed(old)) == before
+    assert fixtures.dump(app.state.store) != before[0]

@@ -10,8 +10,10 @@ records (`render.py`); errors are `errors.py`'s, written by `responses.py`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 # First, so that connexion is first imported there, without its dependencies' notices (A9).
@@ -21,6 +23,7 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
@@ -51,6 +54,18 @@ class MockApp(connexion.ConnexionMiddleware):  # type: ignore[misc]  # connexion
     """The ASGI app, with the running instance it serves as `state`."""
 
     state: MockInstance
+
+
+def _snake_case(operation_id: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+
+
+def handler_resolver(module: ModuleType) -> Resolver:
+    """Connexion's resolver for the handlers in `module`: operation `getPackage` is the
+    function `get_package` of the spec's module (`handlers` or `admin`)."""
+    return Resolver(
+        function_resolver=lambda operation_id: getattr(module, _snake_case(operation_id))
+    )
 
 
 def _answer(error: errors.ApiError) -> ConnexionResponse:
@@ -146,7 +161,7 @@ def create_app(
     ):
         app.add_api(
             spec_file.name,
-            resolver=dispatch.handler_resolver(module),
+            resolver=handler_resolver(module),
             validator_map=validator_map,
             uri_parser_class=connexion_internals.URIParser,
             security_map=connexion_internals.security_map(),

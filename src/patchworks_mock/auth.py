@@ -6,11 +6,12 @@ Connexion's security middleware calls them with the credential and the request (
 
 from __future__ import annotations
 
-from typing import Any
-
-from connexion.lifecycle import ConnexionRequest
+from typing import TYPE_CHECKING, Any
 
 from patchworks_mock import instance
+
+if TYPE_CHECKING:  # connexion is imported by connexion_internals first (its A9)
+    from connexion.lifecycle import ConnexionRequest
 
 
 def api_key_info(apikey: str, request: ConnexionRequest) -> dict[str, Any] | None:

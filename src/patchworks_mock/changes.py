@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Change:
-    """Rows put or deleted, in order, and the id counters after them; or, for a reset or a
-    replaced state, the whole `replacement` store."""
+    """Rows put or deleted, in the order they are applied, and the id counters after them; or,
+    for a reset or a replaced state, the whole `replacement` store."""
 
     rows: list[tuple[str, int, Record | None]] = field(default_factory=list)  # None: deleted
     next_ids: dict[str, int] = field(default_factory=dict)

@@ -56,6 +56,7 @@ with warnings.catch_warnings():  # A9
     import connexion  # noqa: F401  (imported here first, under the filter above)
 
 from connexion.context import context, operation
+from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import OAuthResponseProblem
 from connexion.json_schema import Draft4RequestValidator
 from connexion.lifecycle import ConnexionRequest
@@ -204,6 +205,12 @@ def parameter_validator(check_query: CheckQuery | None = None) -> type:
             )
 
     return Parameters
+
+
+def validator_map(parameters: type, body: type) -> dict[str, t.Any]:
+    """Connexion's `validator_map` for an API: `parameters` checks its parameters, `body` its
+    JSON bodies, whatever the `*/*json` media type."""
+    return {"parameter": parameters, "body": MediaTypeDict({"*/*json": body})}
 
 
 class URIParser(OpenAPIURIParser):  # type: ignore[misc]  # connexion is untyped

@@ -5,18 +5,13 @@ credentials and validated (and trimmed) its parameters and body against the spec
 is what Connexion's own app layer would do: hand the handler its inputs and write its answer.
 That layer builds its parameter-injecting decorators anew on every request, which cost more
 than the rest of a request together; this one works out once per operation what to pass.
-Handlers are found by the resolver `handler_resolver` makes: operation `getPackage` is the
-function `get_package` of the spec's module (`handlers` or `admin`).
 """
 
 from __future__ import annotations
 
-import re
 import typing as t
 from dataclasses import dataclass
-from types import ModuleType
 
-from connexion.resolver import Resolver
 from starlette.datastructures import URL, QueryParams
 from starlette.types import Receive, Scope, Send
 
@@ -72,17 +67,6 @@ def _plan() -> _Plan:
     """The plan of the operation being served."""
     served = connexion_internals.current_operation()
     return _Plan(served.function, served.query_defaults, served.has_body)
-
-
-def _snake_case(operation_id: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
-
-
-def handler_resolver(module: ModuleType) -> Resolver:
-    """Connexion's resolver for the handlers in `module`, one function per operation id."""
-    return Resolver(
-        function_resolver=lambda operation_id: getattr(module, _snake_case(operation_id))
-    )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -165,10 +165,6 @@ def not_allowed(kind: str, requested: list[str], allowed: list[str]) -> str:
     )
 
 
-def not_allowed_by_spec(kind: str) -> str:
-    return f"Requested {kind} is not allowed."
-
-
 def body_not_json(reason: Exception) -> str:
     return f"The request body is not valid JSON: {reason}."
 

@@ -45,11 +45,11 @@ class MockInstance:
 
     def reset(self) -> None:
         """Back to the start state."""
-        self.store.replace_all(self.initial.store())
+        self.store = self.store.replaced_by(self.initial.store())
 
     def replace(self, document: dict[str, Any], source: str = "request body") -> None:
         """Load a new state; a bad document raises `FixtureError` and changes nothing."""
-        self.store.replace_all(fixtures.load(document, source))
+        self.store = self.store.replaced_by(fixtures.load(document, source))
 
     def issue_token(self, user_id: int) -> str:
         token = secrets.token_urlsafe(32)

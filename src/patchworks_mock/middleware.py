@@ -8,7 +8,7 @@
 4. `LowerCaseMediaType`: `Content-Type`'s media type in lower case, before Connexion reads it.
 
 Then Connexion's layers route, authenticate and validate, and `dispatch.Dispatch` calls the
-handler. Each layer leaves the mock's own endpoints (`/__mock__/...`) to the later ones.
+handler. The journal and the faults leave the mock's own endpoints (`/__mock__/...`) alone.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """spatie/laravel-query-builder's request grammar: `filter[x]`, `sort`, `include`.
 
 The allowed includes and sorts are the spec's (the enums of its `Include` and `Sort`
-parameters); the one allowed filter is the spec's `filter[name]` parameter.
+parameters), and so are the allowed filters (its `filter[...]` parameters).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starlette.datastructures import QueryParams
 
 from patchworks_mock import errors, spec
 
-ALLOWED_FILTERS = ["name"]
+ALLOWED_FILTERS = spec.allowed_filters()
 ALLOWED_SORTS = [value for value in spec.allowed_values("Sort") if not value.startswith("-")]
 ALLOWED_INCLUDES = spec.allowed_values("Include")
 

@@ -1,8 +1,8 @@
 """The rows of the mock's state, named as the fixture document names them.
 
-msgspec decodes fixture files straight into these (see `fixtures`), and the store keeps them.
-Rows are never changed in place: a write stages new rows (`msgspec.structs.replace`), so that
-a write that cannot be saved leaves every row as it was.
+msgspec decodes fixture files straight into these (`documents/loading.py`), and the store
+keeps them. Rows are never changed in place: a write stages new rows
+(`msgspec.structs.replace`), so that a write that cannot be saved leaves every row as it was.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import yaml
 from patchworks_mock import bundled
 
 METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+_FILTER = re.compile(r"filter\[([^\]]+)\]")
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,11 @@ def allowed_values(parameter: str) -> list[str]:
     includes spatie allows (`components.parameters.Include`)."""
     schema = _load(bundled.PACKAGES_SPEC)["components"]["parameters"][parameter]["schema"]
     return list(schema["items"]["enum"])
+
+
+def allowed_filters() -> list[str]:
+    """The filters spatie allows: `x` for every `filter[x]` query parameter the packages spec
+    defines (`components.parameters`)."""
+    parameters = _load(bundled.PACKAGES_SPEC)["components"]["parameters"].values()
+    names = (p["name"] for p in parameters if p["in"] == "query")
+    return [match.group(1) for name in names if (match := _FILTER.fullmatch(name))]

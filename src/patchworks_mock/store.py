@@ -96,6 +96,14 @@ def deployment_rows(
     return rows
 
 
+def _moves_in_indexes(old: Record, new: Record) -> bool:
+    """Whether a changed row must be taken out of the indexes and put back. A package is
+    indexed by its name and id only (whether it is deployed follows from its deployments)."""
+    if isinstance(old, Package) and isinstance(new, Package):
+        return old.name != new.name
+    return True
+
+
 def _insert_sorted(ids: list[int], value: int) -> None:
     """Keep `ids` in ascending order; new ids are the largest, so usually an append."""
     if not ids or ids[-1] < value:
@@ -194,14 +202,19 @@ class Store:
         return _Staged(self._next_id)
 
     def _write(self, change: Change) -> None:
-        """Commit `change`, then apply it; if the commit raises, nothing is applied."""
+        """Commit `change`, then apply it; if the commit raises, nothing is applied.
+
+        Rows are applied in their order, each against the state the rows before it left: a
+        package's deployments are deleted before the package, a deployment is put before the
+        flow version deployments that name it.
+        """
         self.durability.commit(change)
-        if change.replacement is not None:
-            self._adopt(change.replacement)
-            return
         for collection, row_id, row in change.rows:
             table = getattr(self, collection)
             old = table.get(row_id)
+            if old is not None and row is not None and not _moves_in_indexes(old, row):
+                table[row_id] = row
+                continue
             if old is not None:
                 self._unindex(old)
             if row is None:
@@ -211,14 +224,14 @@ class Store:
                 self._index(row)
         self._next_id.update(change.next_ids)
 
-    def replace_all(self, replacement: Store) -> None:
-        """Take on every record and index of `replacement` (a reset, or a new state)."""
-        self._write(Change(replacement=replacement))
-
-    def _adopt(self, replacement: Store) -> None:
-        durability = self.durability
-        vars(self).update(vars(replacement))  # its indexes hold its tables: take them all
-        self.durability = durability
+    def replaced_by(self, replacement: Store) -> Store:
+        """`replacement` as the successor of this store (a reset, or a state put through the
+        admin API): committed by this store's durability backend, which then keeps it. The
+        caller swaps it in with one assignment, so a request being served keeps a whole store;
+        if the commit raises, this store stays the one in use."""
+        self.durability.commit(Change(replacement=replacement))
+        replacement.durability = self.durability
+        return replacement
 
     def _index(self, row: Record) -> None:
         if isinstance(row, Package):
@@ -432,15 +445,14 @@ class Store:
         environment_key: str | int,
         notes: str | None,
         user_id: int | None,
-        at: str | None = None,
     ) -> Deployment:
         """Make every version in the package the deployed version of its flow in the VE; the
-        versions they replace there become inactive. `at` is the time (default: now)."""
+        versions they replace there become inactive (`deployment_rows`)."""
         package = self.package(package_key)
         environment = self.virtual_environment(environment_key)
         if not package.members:
             raise errors.Invalid.field("package", errors.EMPTY_PACKAGE)
-        stamp = at or now()
+        stamp = now()
         staged = self._staged()
         deployment = Deployment(
             id=staged.new_id("deployments"),
