@@ -34,12 +34,24 @@ def base_url(sock: socket.socket) -> str:
 
 
 class BackgroundServer:
-    """An app served by uvicorn in a thread on 127.0.0.1 and a free port, until `stop()`."""
+    """An app served by uvicorn in a thread on 127.0.0.1 and a free port, until `stop()`; a
+    connection whose request head is incomplete for `header_timeout` seconds is closed."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        header_timeout: float = uvicorn_internals.DEFAULT_HEADER_TIMEOUT,
+    ) -> None:
         self._sock = bind(host, 0)
         self.url = base_url(self._sock)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            http=uvicorn_internals.protocol_with_header_timeout(header_timeout),
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
