@@ -45,8 +45,12 @@ async def clear_requests(call: Call) -> dict[str, Any]:
 
 
 async def plan_fault(call: Call) -> tuple[dict[str, Any], int]:
+    planned_faults = call.instance.planned_faults
+    limit = call.instance.limits.max_planned_faults
+    if len(planned_faults) >= limit:
+        raise errors.too_many_planned_faults(limit)
     planned = PlannedFault(**call.body)
-    call.instance.planned_faults.append(planned)
+    planned_faults.append(planned)
     return asdict(planned), 201
 
 

@@ -1,10 +1,11 @@
 """The app factory: the specs, the handlers, the running instance and Laravel's error answers.
 
-A request passes, outermost first: CORS; the mock's own layers (`middleware.py`: which
-instance serves it, the request journal, faults); Connexion's layers (routing, security,
-validation, Swagger UI; `connexion_internals.py`); and `dispatch.Dispatch`, which calls the
-handler (`handlers.py`, `admin.py`). Handlers ask the store (`store.py`) and render its
-records (`render.py`); errors are `errors.py`'s, written by `responses.py`.
+A request passes, outermost first: the size limits and CORS; the mock's own layers
+(`middleware.py`: which instance serves it, the request journal, faults); Connexion's layers
+(routing, security, validation, Swagger UI; `connexion_internals.py`); and
+`dispatch.Dispatch`, which calls the handler (`handlers.py`, `admin.py`). Handlers ask the
+store (`store.py`) and render its records (`render.py`); errors are `errors.py`'s, written
+by `responses.py`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from patchworks_mock import (
     validation,
 )
 from patchworks_mock.faults import FaultSettings
-from patchworks_mock.instance import DEVELOPMENT_KEY, MockInstance
+from patchworks_mock.instance import DEVELOPMENT_KEY, Limits, MockInstance
 from patchworks_mock.responses import encode
 
 logger = logging.getLogger("patchworks_mock")
@@ -118,6 +119,7 @@ def create_app(
     isolate_keys: bool = False,
     cors_origins: Iterable[str] = (),
     journal_size: int = request_journal.DEFAULT_SIZE,
+    limits: Limits | None = None,
 ) -> MockApp:
     """A mock serving `document` (the bundled fixtures by default) to holders of `api_keys`.
 
@@ -130,8 +132,10 @@ def create_app(
     checked at start all the same. `Prefer` headers and planned faults always work;
     `faults` adds server-wide latency, errors and rate limits. `isolate_keys` gives every
     credential its own copy of the state; `cors_origins` are the browser origins allowed
-    besides local ones (`*` for any).
+    besides local ones (`*` for any). `limits` bound what a client may send or make the mock
+    keep (sizes, journal bytes, sandboxes, tokens, planned faults; README "Limits").
     """
+    limits = limits or Limits()
     if state_file is not None and isolate_keys:
         raise ValueError("a state file keeps one state; it cannot be combined with isolated keys")
     if document is None:
@@ -146,7 +150,8 @@ def create_app(
         initial=initial,
         store=store,
         api_keys=frozenset(api_keys) or frozenset({DEVELOPMENT_KEY}),
-        journal=request_journal.RequestJournal(journal_size),
+        journal=request_journal.RequestJournal(journal_size, limits.journal_bytes),
+        limits=limits,
     )
     app = MockApp(
         dispatch.Dispatch(),
@@ -167,7 +172,11 @@ def create_app(
             security_map=connexion_internals.security_map(),
             validate_responses=validate_responses,
         )
-    # Outermost first: CORS answers preflights before anything else looks at the request.
+    # Outermost first: sizes are checked before anything keeps a request; then CORS answers
+    # preflights before anything else looks at the request.
+    app.add_middleware(
+        middleware.LimitRequests, position=MiddlewarePosition.BEFORE_EXCEPTION, limits=limits
+    )
     app.add_middleware(
         CORSMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,

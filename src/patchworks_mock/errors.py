@@ -197,6 +197,52 @@ STATE_RESET = "The state was reset to the fixtures loaded at start."
 JOURNAL_CLEARED = "The request journal is empty."
 FAULTS_CLEARED = "No faults are planned."
 
+# Limits (README "Limits"): what a client gets past each one.
+POST_TOO_LARGE = "The POST data is too large."  # Laravel 11's ValidatePostSize
+URI_TOO_LONG = "URI Too Long"
+HEADERS_TOO_LARGE = "Request Header Fields Too Large"
+
+
+class TooLarge(ApiError):
+    """A request past one of the size limits (413, 414, 431), refused before it is kept; the
+    connection is closed after the answer, so an unread body is never read."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message, {"Connection": "close"}, status=status)
+
+
+def post_too_large() -> TooLarge:
+    return TooLarge(POST_TOO_LARGE, 413)
+
+
+def uri_too_long() -> TooLarge:
+    return TooLarge(URI_TOO_LONG, 414)
+
+
+def headers_too_large() -> TooLarge:
+    return TooLarge(HEADERS_TOO_LARGE, 431)
+
+
+def too_many_sandboxes(retry_after: int) -> ApiError:
+    return ApiError(
+        "Too many sandboxes are in use; try again when one expires.",
+        {"Retry-After": str(retry_after)},
+        status=503,
+    )
+
+
+def too_many_tokens(retry_after: int) -> ApiError:
+    return ApiError(
+        "Too many login tokens are live; try again when one expires.",
+        {"Retry-After": str(retry_after)},
+        status=503,
+    )
+
+
+def too_many_planned_faults(limit: int) -> Invalid:
+    return Invalid.field("faults", f"No more than {limit} faults can be planned at once.")
+
+
 # Answers made on purpose (`Prefer: code=...`, planned faults, error rate, throttle).
 SIMULATED = {
     400: "Bad Request",

@@ -1,5 +1,7 @@
-"""The mock's own ASGI layers, in the order a request meets them (CORS comes first).
+"""The mock's own ASGI layers, in the order a request meets them.
 
+0. `LimitRequests` (before CORS): request-target, headers and body within their limits (414,
+   431, 413), and no more query keys than PHP keeps.
 1. `ChooseSandbox`: which running instance serves the request (with `--isolate-keys`, the
    credential's own sandbox).
 2. `RecordRequests`: the request journal, once the answer is sent.
@@ -14,6 +16,7 @@ handler. The journal and the faults leave the mock's own endpoints (`/__mock__/.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import cast
 
@@ -22,6 +25,78 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from patchworks_mock import errors, faults, instance, spec
 from patchworks_mock.request_journal import BODY_LIMIT, SECRET_HEADERS, Recorded
 from patchworks_mock.responses import send_error
+from patchworks_mock.store import Store
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LimitRequests:
+    """Refuse a request past the size limits before anything else keeps it, in the API's
+    shape and with the connection closed: a request-target (path and query) over
+    `max_target_bytes` (414), header lines over `max_header_bytes` in all (431), a body over
+    `max_body_bytes` (413: on `Content-Length` before reading, else counted as it is read,
+    which covers chunked bodies). Past `max_query_keys` query pairs, the rest are dropped
+    before Connexion parses the query, as PHP's `max_input_vars` does."""
+
+    def __init__(self, app: ASGIApp, limits: instance.Limits) -> None:
+        self.app = app
+        self.limits = limits
+
+    def _refusal(self, scope: Scope) -> errors.TooLarge | None:
+        limits = self.limits
+        query: bytes = scope["query_string"]
+        target = len(scope.get("raw_path") or scope["path"].encode()) + len(query) + bool(query)
+        if target > limits.max_target_bytes:
+            return errors.uri_too_long()
+        headers = scope["headers"]
+        if sum(len(name) + len(value) + 4 for name, value in headers) > limits.max_header_bytes:
+            return errors.headers_too_large()
+        for name, value in headers:
+            declared = value.strip() if name == b"content-length" else b""
+            if declared.isdigit() and int(declared) > limits.max_body_bytes:
+                return errors.post_too_large()
+        return None
+
+    def _kept_query(self, query: bytes) -> bytes:
+        if query.count(b"&") < self.limits.max_query_keys:
+            return query
+        pairs = [pair for pair in query.split(b"&") if pair]
+        return b"&".join(pairs[: self.limits.max_query_keys])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await send_error(send, refusal)
+            return
+        query = scope["query_string"]
+        kept = self._kept_query(query)
+        if kept is not query:
+            scope = {**scope, "query_string": kept}
+        read = 0
+        started = False
+
+        async def receive_counted() -> Message:
+            nonlocal read
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > self.limits.max_body_bytes:
+                    raise errors.post_too_large()
+            return message
+
+        async def send_noted(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_counted, send_noted)
+        except errors.TooLarge as exc:  # read past the limit outside Connexion's error handlers
+            if not started:
+                await send_error(send, exc)
 
 
 def _authorization(scope: Scope) -> str | None:
@@ -34,8 +109,11 @@ def _authorization(scope: Scope) -> str | None:
 class ChooseSandbox:
     """Hand every request the instance it is served by.
 
-    With `isolate_keys`, each accepted credential gets its own sandbox, made from the start
-    state on first use; anything else is served by the shared instance (and refused there).
+    With `isolate_keys`, each accepted credential gets its own sandbox; anything else is served
+    by the shared instance (and refused there). Sandboxes read one store built once from the
+    start state until their first request that may write (anything but GET, HEAD, OPTIONS),
+    which gives them their own (copy on write). A token's sandbox is forgotten when the token
+    expires; past `limits.max_sandboxes`, a new one is refused with 503 and `Retry-After`.
     """
 
     def __init__(
@@ -44,6 +122,8 @@ class ChooseSandbox:
         self.app = app
         self.shared = shared
         self.sandboxes: dict[str, instance.MockInstance] | None = {} if isolate_keys else None
+        self.expiry: dict[str, float] = {}  # a token sandbox's credential: when it expires
+        self._start: Store | None = None  # the start state, read by sandboxes until they write
 
     def _choose(self, scope: Scope) -> instance.MockInstance:
         if self.sandboxes is None:
@@ -56,13 +136,37 @@ class ChooseSandbox:
             known = credential in self.shared.api_keys
         if not known:
             return self.shared
-        if credential not in self.sandboxes:
-            self.sandboxes[credential] = self.shared.sandbox()
-        return self.sandboxes[credential]
+        sandbox = self.sandboxes.get(credential)
+        if sandbox is None:
+            sandbox = self._new_sandbox(credential, token)
+        if scope["method"] not in READ_ONLY_METHODS:
+            sandbox.own_store()
+        return sandbox
+
+    def _new_sandbox(self, credential: str, token: str | None) -> instance.MockInstance:
+        assert self.sandboxes is not None
+        now = time.monotonic()
+        for expired in [c for c, expires in self.expiry.items() if expires <= now]:
+            del self.sandboxes[expired], self.expiry[expired]
+        if len(self.sandboxes) >= self.shared.limits.max_sandboxes:
+            first = min(self.expiry.values(), default=now + instance.TOKEN_LIFETIME)
+            raise errors.too_many_sandboxes(max(1, math.ceil(first - now)))
+        if self._start is None:
+            self._start = self.shared.initial.store()
+        sandbox = self.sandboxes[credential] = self.shared.sandbox(self._start)
+        expires = self.shared.token_expiry(token) if token is not None else None
+        if expires is not None:
+            self.expiry[credential] = expires
+        return sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            instance.attach(scope, self._choose(scope))
+            try:
+                chosen = self._choose(scope)
+            except errors.ApiError as exc:
+                await send_error(send, exc)
+                return
+            instance.attach(scope, chosen)
         await self.app(scope, receive, send)
 
 
@@ -104,8 +208,11 @@ class RecordRequests:
         try:
             await self.app(scope, receive_and_keep, send_and_note)
         finally:
-            while not body_read and size < BODY_LIMIT:  # refused before reading: read it now
-                await receive_and_keep()
+            try:
+                while not body_read and size < BODY_LIMIT:  # answered before reading: read
+                    await receive_and_keep()  # what the journal keeps, no further
+            except errors.TooLarge:
+                pass
             instance.serving(scope).journal.record(
                 Recorded(
                     method=scope["method"],
