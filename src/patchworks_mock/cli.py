@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from typing import cast
+from typing import NoReturn, cast
 
-from patchworks_mock import bundled, faults, fixtures, request_journal, server
-from patchworks_mock.cli_common import fail, positive
+from patchworks_mock import bundled, faults, fixtures, request_journal, server, uvicorn_internals
+from patchworks_mock.cli_common import USAGE_ERROR, fail, positive
 from patchworks_mock.contract import command as check_command
 from patchworks_mock.documents import commands as fixture_commands
-from patchworks_mock.instance import DEVELOPMENT_KEY
+from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 
 API_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"
 
@@ -36,6 +36,30 @@ def _share(text: str) -> float:
         value = -1.0
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a share between 0 and 1")
+    return value
+
+
+_BYTE_UNITS = {"": 1, "K": 1024, "KIB": 1024, "M": 1024**2, "MIB": 1024**2, "G": 1024**3}
+_MAX_BYTES = 1024**4  # a sanity bound: past it a "limit" is none
+
+
+def _byte_size(text: str) -> int:
+    """An argparse type: bytes, as N, NK (KiB), NM (MiB) or NG (GiB), at least 1."""
+    digits = text.rstrip("kKmMgGiIbB")
+    unit = _BYTE_UNITS.get(text[len(digits) :].upper())
+    if not digits.isdigit() or unit is None or not 1 <= int(digits) * unit <= _MAX_BYTES:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 16384, 16K or 8M")
+    return int(digits) * unit
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 (at most a day)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
     return value
 
 
@@ -72,6 +96,16 @@ def serve(args: argparse.Namespace) -> int:
                 isolate_keys=args.isolate_keys,
                 cors_origins=args.cors_origin or (),
                 journal_size=args.journal_size,
+                limits=Limits(
+                    max_header_bytes=args.max_header_bytes,
+                    max_body_bytes=args.max_body_bytes,
+                    max_target_bytes=args.max_target_bytes,
+                    max_query_keys=args.max_query_keys,
+                    journal_bytes=args.journal_bytes,
+                    max_sandboxes=args.max_sandboxes,
+                    max_tokens=args.max_tokens,
+                    max_planned_faults=args.max_planned_faults,
+                ),
             )
     except ValueError as exc:  # options that cannot go together
         return fail(str(exc))
@@ -102,7 +136,13 @@ def serve(args: argparse.Namespace) -> int:
     print("Press Ctrl-C to stop.", flush=True)
     # Access lines are logged at "info"; below that, uvicorn need not format them at all.
     access_log = args.log_level in ("info", "debug")
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=access_log, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        access_log=access_log,
+        lifespan="on",
+        http=uvicorn_internals.protocol_with_header_timeout(args.header_timeout),
+    )
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
@@ -113,8 +153,15 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a refused option as one line (`patchworks-mock: error: ...`), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"patchworks-mock: error: {message}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
+    root: argparse.ArgumentParser = _Parser(
         prog="patchworks-mock",
         description="A stateful mock of the Patchworks Packages API.",
     )
@@ -196,6 +243,77 @@ def parser() -> argparse.ArgumentParser:
         default=request_journal.DEFAULT_SIZE,
         metavar="N",
         help="how many requests GET /__mock__/requests keeps (default: %(default)s)",
+    )
+    defaults = Limits()
+    limits = run.add_argument_group(
+        "limits (what a client may send or make the mock keep; README 'Limits')"
+    )
+    limits.add_argument(
+        "--journal-bytes",
+        type=_byte_size,
+        default=defaults.journal_bytes,
+        metavar="SIZE",
+        help="bytes of bodies, headers, paths and queries each request journal keeps; the "
+        "oldest entries are forgotten past it (default: 4M)",
+    )
+    limits.add_argument(
+        "--max-header-bytes",
+        type=_byte_size,
+        default=defaults.max_header_bytes,
+        metavar="SIZE",
+        help="header lines of one request in all; 431 past it (default: 16K)",
+    )
+    limits.add_argument(
+        "--max-body-bytes",
+        type=_byte_size,
+        default=defaults.max_body_bytes,
+        metavar="SIZE",
+        help="a request body, PHP's post_max_size; 413 past it (default: 8M)",
+    )
+    limits.add_argument(
+        "--max-target-bytes",
+        type=_byte_size,
+        default=defaults.max_target_bytes,
+        metavar="SIZE",
+        help="a request's path and query; 414 past it (default: 8K)",
+    )
+    limits.add_argument(
+        "--max-query-keys",
+        type=positive,
+        default=defaults.max_query_keys,
+        metavar="N",
+        help="query keys kept, PHP's max_input_vars; the rest are dropped (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-sandboxes",
+        type=positive,
+        default=defaults.max_sandboxes,
+        metavar="N",
+        help="sandboxes with --isolate-keys; a new one past it gets 503 with Retry-After "
+        "(default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-tokens",
+        type=positive,
+        default=defaults.max_tokens,
+        metavar="N",
+        help="live login tokens; a login past it gets 503 with Retry-After (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-planned-faults",
+        type=positive,
+        default=defaults.max_planned_faults,
+        metavar="N",
+        help="planned faults at once; POST /__mock__/faults past it gets 422 "
+        "(default: %(default)s)",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=uvicorn_internals.DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request line and headers are not complete this long "
+        "after it opened or after its last answer (default: %(default)g)",
     )
     run.add_argument(
         "--validate-responses",

@@ -1,0 +1,85 @@
+"""`serve`'s limit flags: validated (one line, exit 2), and used by the running server."""
+
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from patchworks_mock import cli
+from tests.support import one_error_line
+from tests.test_cli import start, stop
+
+KEY = {"Authorization": "patchworks-mock-key"}
+FLAGS = [
+    "--max-header-bytes",
+    "--max-body-bytes",
+    "--max-target-bytes",
+    "--journal-bytes",
+    "--max-query-keys",
+    "--max-sandboxes",
+    "--max-tokens",
+    "--max-planned-faults",
+    "--header-timeout",
+]
+
+
+@pytest.mark.parametrize("flag", FLAGS)
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5.5", "16Q", ""])
+def test_a_bad_limit_is_one_line_and_exit_2(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", "--port", "0", flag, value])
+    assert exit_info.value.code == 2
+    assert flag in one_error_line(capsys.readouterr().err)
+
+
+def test_sizes_take_binary_units():
+    args = cli.parser().parse_args(
+        ["serve", "--max-body-bytes", "8M", "--journal-bytes", "64KiB", "--max-header-bytes", "100"]
+    )
+    assert (args.max_body_bytes, args.journal_bytes, args.max_header_bytes) == (
+        8 << 20,
+        64 << 10,
+        100,
+    )
+
+
+def test_help_lists_every_limit():
+    result = subprocess.run(
+        [sys.executable, "-m", "patchworks_mock", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    for flag in FLAGS:
+        assert flag in result.stdout
+
+
+def test_serve_applies_the_limits_it_is_given():
+    process, url, _ = start(
+        "--max-body-bytes",
+        "1K",
+        "--max-header-bytes",
+        "2K",
+        "--max-planned-faults",
+        "1",
+        "--header-timeout",
+        "0.5",
+        "--log-level",
+        "warning",
+    )
+    try:
+        with httpx.Client(base_url=url, headers=KEY, timeout=10) as client:
+            big = client.post("/api/v1/packages", json={"name": "x", "notes": "n" * 2000})
+            assert big.status_code == 413
+            assert client.get("/api/v1/packages", headers={"X-Pad": "p" * 3000}).status_code == 431
+            assert client.post("/__mock__/faults", json={"status": 503}).status_code == 201
+            assert client.post("/__mock__/faults", json={"status": 503}).status_code == 422
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"GET /api/v1/pack")
+            assert sock.recv(100) == b""  # closed after the header timeout, not the recv's
+    finally:
+        code, _, err = stop(process)
+    assert code == 0, err
