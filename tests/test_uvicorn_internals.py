@@ -1,4 +1,4 @@
-"""One smoke test per assumption of `uvicorn_internals.py` (U1..U5)."""
+"""One smoke test per assumption of `uvicorn_internals.py` (U1..U7)."""
 
 import inspect
 import socket
@@ -10,9 +10,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from patchworks_mock import server, uvicorn_internals
 from patchworks_mock.app import create_app
+from patchworks_mock.instance import Limits
 
 UPDATE = "update src/patchworks_mock/uvicorn_internals.py for this uvicorn release"
 KEY = b"Authorization: patchworks-mock-key\r\n"
+KEY_HEADER = {"Authorization": "patchworks-mock-key"}
 
 
 def test_u1_u2_a_server_says_it_started_and_stops_when_asked():
@@ -92,5 +94,31 @@ def test_u4_a_slow_answer_is_not_cut_by_the_header_timeout():
             timeout=10,
         )
         assert response.status_code == 200, f"U4: a slow answer was cut; {UPDATE}"
+    finally:
+        background.stop()
+
+
+def test_u6_u7_a_head_past_the_limits_is_refused_while_it_arrives():
+    app = create_app(limits=Limits(max_header_bytes=2048, max_target_bytes=1024))
+    background = server.BackgroundServer(app).start()
+    try:
+        with _connect(background.url) as sock:  # the head never ends: no blank line
+            sock.sendall(b"GET /api/v1/packages HTTP/1.1\r\nHost: x\r\n" + KEY)
+            sock.sendall(b"X-Pad: " + b"p" * 3000 + b"\r\nX-Next: 1")  # X-Pad ends (U6)
+            answer = _read_until_closed(sock)
+        assert answer.startswith(b"HTTP/1.1 431 "), f"U6/U7: {answer[:80]!r}; {UPDATE}"
+        assert answer.endswith(b'{"message":"Request Header Fields Too Large"}')
+        with _connect(background.url) as sock:  # one header line that never ends
+            sock.sendall(b"GET /api/v1/packages HTTP/1.1\r\nX-Pad: " + b"p" * 8000)
+            answer = _read_until_closed(sock)
+        assert answer.startswith(b"HTTP/1.1 431 "), f"U6: {answer[:80]!r}; {UPDATE}"
+        with _connect(background.url) as sock:
+            sock.sendall(b"GET /api/v1/packages?q=" + b"a" * 2000)
+            answer = _read_until_closed(sock)
+        assert answer.startswith(b"HTTP/1.1 414 "), f"U6/U7: {answer[:80]!r}; {UPDATE}"
+        assert answer.endswith(b'{"message":"URI Too Long"}')
+        assert len(app.state.journal.entries) == 0
+        fine = httpx.get(background.url + "/api/v1/packages?per_page=1", headers=KEY_HEADER)
+        assert fine.status_code == 200
     finally:
         background.stop()

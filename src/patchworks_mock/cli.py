@@ -141,7 +141,7 @@ def serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=access_log,
         lifespan="on",
-        http=uvicorn_internals.protocol_with_header_timeout(args.header_timeout),
+        http=server.protocol(app, args.header_timeout),
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from patchworks_mock import uvicorn_internals
+from patchworks_mock.instance import Limits
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -28,6 +30,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def protocol(app: ASGIApp, header_timeout: float) -> type[asyncio.Protocol]:
+    """The protocol uvicorn serves `app` with: the header timeout, and the limits on the
+    request-target and the header lines of the mock's app (`app.state.limits`), enforced as a
+    request's head arrives (`uvicorn_internals`)."""
+    limits = getattr(getattr(app, "state", None), "limits", None)
+    if not isinstance(limits, Limits):
+        return uvicorn_internals.guarded_protocol(header_timeout)
+    return uvicorn_internals.guarded_protocol(
+        header_timeout, limits.max_target_bytes, limits.max_header_bytes
+    )
+
+
 def base_url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -35,7 +49,8 @@ def base_url(sock: socket.socket) -> str:
 
 class BackgroundServer:
     """An app served by uvicorn in a thread on 127.0.0.1 and a free port, until `stop()`; a
-    connection whose request head is incomplete for `header_timeout` seconds is closed."""
+    connection whose request head is incomplete for `header_timeout` seconds is closed, and
+    a head past the app's size limits is refused as it arrives (`protocol`)."""
 
     def __init__(
         self,
@@ -50,7 +65,7 @@ class BackgroundServer:
             log_level="warning",
             access_log=False,
             lifespan="on",
-            http=uvicorn_internals.protocol_with_header_timeout(header_timeout),
+            http=protocol(app, header_timeout),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
