@@ -142,6 +142,19 @@ def test_a_connection_that_broke_is_opened_again_on_the_next_write(tmp_path):
     assert "kept" in names and "lost" not in names
 
 
+@pytest.mark.parametrize("how", ["removed", "replaced"])
+def test_a_state_file_removed_or_replaced_under_the_mock_is_not_written_blind(tmp_path, how):
+    path = tmp_path / "state.sqlite"
+    c = client(path)
+    before = state(c)
+    path.unlink()
+    if how == "replaced":
+        made(path)
+    answer = c.post("/api/v1/packages", json={"name": "nowhere"})
+    assert answer.status_code == 503
+    assert state(c) == before
+
+
 def test_the_file_is_ours_and_in_wal_mode(tmp_path):
     path = tmp_path / "state.sqlite"
     client(path).post("/api/v1/packages", json={"name": "x"})

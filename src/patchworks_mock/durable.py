@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -89,6 +90,21 @@ class SqliteState:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
+
+    def _same_file(self) -> None:
+        """Raise if the file was removed or replaced since start: a write to the old one, open
+        still, would be answered but lost."""
+        try:
+            found = os.stat(self.path)
+        except OSError as exc:
+            raise sqlite3.OperationalError(f"the state file is gone: {exc.strerror}") from None
+        if (found.st_dev, found.st_ino) != self._identity:
+            raise sqlite3.OperationalError("the state file was replaced by another file")
+
+    def _opened(self, connection: sqlite3.Connection) -> None:
+        found = os.stat(self.path)
+        self._connection, self._identity = connection, (found.st_dev, found.st_ino)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -138,6 +154,7 @@ class SqliteState:
         none of it)."""
         with self._lock:
             try:
+                self._same_file()
                 connection = self._usable()
                 self._transaction(connection, change)
             except sqlite3.Error as exc:
@@ -189,7 +206,7 @@ class SqliteState:
         except sqlite3.Error as exc:
             connection.close()
             raise StateFileError(self.path, f"cannot write the state file: {exc}") from None
-        self._connection = connection
+        self._opened(connection)
 
     def load(self) -> Store:
         """The store saved in the file, checked as a fixture document is; else
@@ -208,7 +225,7 @@ class SqliteState:
         except BaseException:
             connection.close()
             raise
-        self._connection = connection
+        self._opened(connection)
         return store
 
     def _read(self, connection: sqlite3.Connection) -> Store:
