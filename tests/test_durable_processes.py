@@ -247,3 +247,19 @@ def test_a_disk_that_fills_up_refuses_writes_with_503_and_recovers(small_disk):
     finally:
         kill_9(process)
     ledger.check(saved_names(state_file))
+
+
+def test_a_clean_stop_folds_the_wal_into_the_file(tmp_path):
+    state_file = tmp_path / "state.sqlite"
+    process, base = serve(state_file)
+    try:
+        answer = httpx.post(f"{base}/api/v1/packages", headers=KEY, json={"name": "w-kept"})
+        assert answer.status_code == 201
+        assert state_file.with_name("state.sqlite-wal").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+        process.stdout.close()
+    assert process.returncode == 0
+    assert not state_file.with_name("state.sqlite-wal").exists()
+    assert "w-kept" in saved_names(state_file).values()
