@@ -282,6 +282,22 @@ def test_files_that_are_not_a_state_file_of_ours_are_refused_in_one_line(tmp_pat
             assert path.read_bytes() == before, f"{name}: the refused file was changed"
 
 
+def test_an_old_json_state_file_with_writes_in_its_journal_is_not_carried_over_without_them(
+    tmp_path,
+):
+    path = tmp_path / "state.json"
+    _old_json_state(path)
+    path.with_name("state.json.journal").write_text('[["packages",1,null]]\n')
+    with pytest.raises(durable.StateFileError) as raised:
+        create_app(state_file=path)
+    assert str(raised.value) == (
+        f"{path}: a JSON state file of an older patchworks-mock, not a SQLite one; its journal "
+        f"{path}.journal holds writes not yet in it: start the older version on it once to fold "
+        f"them in, then carry it over with: patchworks-mock serve --fixtures {path} "
+        "--state-file NEW.sqlite"
+    )
+
+
 def test_an_empty_file_is_seeded_like_a_missing_one(tmp_path):
     path = tmp_path / "state.sqlite"
     path.touch()

@@ -388,9 +388,17 @@ def _kind(path: Path) -> str:
     if head == _SQLITE_MAGIC:
         return "sqlite"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        journal = path.with_name(path.name + ".journal")
+        if journal.exists() and journal.stat().st_size > 0:
+            first = (
+                f"its journal {journal} holds writes not yet in it: start the older version "
+                "on it once to fold them in, then carry it over"
+            )
+        else:
+            first = "carry it over"
         raise StateFileError(
             path,
-            "a JSON state file of an older patchworks-mock, not a SQLite one; carry it over "
+            f"a JSON state file of an older patchworks-mock, not a SQLite one; {first} "
             f"with: patchworks-mock serve --fixtures {path} --state-file NEW.sqlite",
         )
     raise StateFileError(path, "not a SQLite database (no 'SQLite format 3' header)")
