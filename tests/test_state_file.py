@@ -302,3 +302,17 @@ def test_an_empty_file_is_seeded_like_a_missing_one(tmp_path):
     path = tmp_path / "state.sqlite"
     path.touch()
     assert state(client(path)) == state(TestClient(create_app(), headers=KEY))
+
+
+def test_the_write_ahead_log_does_not_grow_without_bound(tmp_path):
+    path = tmp_path / "state.sqlite"
+    app = create_app(state_file=path)
+    wal = path.with_name("state.sqlite-wal")
+    sizes = []
+    for n in range(3000):  # about 3,000 pages of log: past the automatic checkpoint
+        app.state.store.create_package(f"p{n}", "x" * 250, None)
+        if n % 100 == 99:
+            sizes.append(wal.stat().st_size)
+    # 3,000 commits of a page or more each would be 12 MB of log; checkpointed, it is reused
+    assert max(sizes) < 5 * 1024 * 1024, sizes
+    assert len(state(client(path))["packages"]) == 3005
