@@ -316,3 +316,17 @@ def test_the_write_ahead_log_does_not_grow_without_bound(tmp_path):
     # 3,000 commits of a page or more each would be 12 MB of log; checkpointed, it is reused
     assert max(sizes) < 5 * 1024 * 1024, sizes
     assert len(state(client(path))["packages"]) == 3005
+
+
+def test_a_write_while_another_program_holds_the_write_lock_is_a_503(tmp_path):
+    path = tmp_path / "state.sqlite"
+    c = client(path)
+    before = state(c)
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        answer = c.post("/api/v1/packages", json={"name": "waits"})
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "1"
+        other.execute("ROLLBACK")
+    assert state(c) == before
+    assert c.post("/api/v1/packages", json={"name": "after"}).status_code == 201

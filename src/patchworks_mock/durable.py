@@ -51,6 +51,9 @@ COUNTERS = "next_ids"
 TABLES = frozenset({*COLLECTIONS, COUNTERS})
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024  # bytes of WAL kept after a checkpoint
+# Seconds to wait for another program that holds the file's write lock (the mock's own
+# commits are serialized): the wait blocks the event loop, so it is short; then a 503.
+_BUSY_TIMEOUT = 0.5
 # Errors after which the connection is kept for the next write: the disk or the lock.
 _RETRY_ON_SAME_CONNECTION = frozenset({"SQLITE_FULL", "SQLITE_BUSY", "SQLITE_LOCKED"})
 _PLACE = re.compile(r"\$\.(\w+)\[(\d+)\](.*)")
@@ -112,7 +115,9 @@ class SqliteState:
         """A connection, with `mode=rw` unless creating, so that a file deleted under the mock
         is not silently made again, empty."""
         uri = f"{self.path.resolve().as_uri()}?mode={mode}"
-        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        return sqlite3.connect(
+            uri, uri=True, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
 
     @staticmethod
     def _set_up(connection: sqlite3.Connection) -> None:
