@@ -127,9 +127,11 @@ def create_app(
     `fixtures.FixtureFile`, which keeps the file's bytes for resets instead of the parsed
     document (a third of the memory) and checks them once. With no keys it accepts the
     development key `patchworks-mock-key`. A bad document raises `fixtures.FixtureError`. With
-    a `state_file`, the state saved there (if any) is served instead of `document`, and every
-    write is saved there before it is answered; a reset still goes back to `document`, which is
-    checked at start all the same. `Prefer` headers and planned faults always work;
+    a `state_file` (SQLite, `durable.py`), the state saved there (if any) is served instead of
+    `document`, and every write is saved there before it is answered (one that cannot be saved
+    is a 503 and changes nothing); a file that cannot be served raises
+    `durable.StateFileError`, a `FixtureError`. A reset still goes back to `document`, which
+    is checked at start all the same. `Prefer` headers and planned faults always work;
     `faults` adds server-wide latency, errors and rate limits. `isolate_keys` gives every
     credential its own copy of the state; `cors_origins` are the browser origins allowed
     besides local ones (`*` for any). `limits` bound what a client may send or make the mock

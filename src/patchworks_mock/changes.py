@@ -32,9 +32,15 @@ class Durability(Protocol):
     def commit(self, change: Change) -> None:
         """Keep `change` for good, or raise (and keep none of it)."""
 
+    def close(self) -> None:
+        """Let go of what it holds open; the server is stopping."""
+
 
 class InMemory:
     """The default: nothing outlives the process, so there is nothing to commit."""
 
     def commit(self, change: Change) -> None:
+        return None
+
+    def close(self) -> None:
         return None

@@ -149,6 +149,8 @@ def serve(args: argparse.Namespace) -> int:
         pass
     finally:
         sock.close()
+        if args.state_file:  # the last connection folds the WAL in and removes it
+            app.state.store.durability.close()
     print("patchworks-mock stopped.", flush=True)
     return 0
 

@@ -21,6 +21,7 @@ BAD_CREDENTIALS = "These credentials do not match our records."
 UNSUPPORTED_MEDIA_TYPE = "Unsupported Media Type: the request body must be application/json."
 BODY_NOT_OBJECT = "The request body must be a JSON object."
 BODY_NOT_UTF8 = "The request body is not valid UTF-8."
+STATE_NOT_SAVED = "The state could not be saved; try again."
 
 
 class ApiError(Exception):
@@ -71,6 +72,16 @@ class MethodNotAllowed(ApiError):
 
 class UnsupportedMediaType(ApiError):
     status = 415
+
+
+class StorageUnavailable(ApiError):
+    """A write the state file could not keep (`serve --state-file`: a full disk, an I/O
+    error): nothing of it was applied, and it may be sent again in a second."""
+
+    status = 503
+
+    def __init__(self, message: str = STATE_NOT_SAVED) -> None:
+        super().__init__(message, {"Retry-After": "1"})
 
 
 class Invalid(ApiError):
