@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from patchworks_mock import errors, spec
 
 MAX_DELAY_MS = 60_000
+# A preference's value: ASCII digits only (str.isdigit also takes "²" and "٣", which int()
+# refuses or reads), and few enough that int() never meets Python's 4,300-digit limit.
+MAX_PREFERENCE_DIGITS = 9
 _PREFERENCE = re.compile(r"\s*(code|delay)\s*=\s*([^,;\s]*)\s*")
+_WHOLE_NUMBER = re.compile(rf"[0-9]{{1,{MAX_PREFERENCE_DIGITS}}}")
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,10 @@ def preferences(header: str | None) -> dict[str, int]:
         if match is None:
             continue
         name, value = match.groups()
-        if not value.isdigit():
-            raise PreferenceError(errors.preference_not_a_number(name, value))
+        if _WHOLE_NUMBER.fullmatch(value) is None:
+            raise PreferenceError(
+                errors.preference_not_a_number(name, value, MAX_PREFERENCE_DIGITS)
+            )
         found[name] = int(value)
     return found
 

@@ -16,7 +16,7 @@ import jsonschema_rs
 from jsonschema import Draft4Validator, ValidationError
 
 from patchworks_mock import connexion_internals, errors, query
-from patchworks_mock.laravel import input_as_laravel_reads_it
+from patchworks_mock.laravel import input_as_laravel_reads_it, json_integer
 
 
 def message(field: str, error: ValidationError) -> str:
@@ -113,8 +113,10 @@ def decode_body(raw: bytes, encoding: str) -> t.Any:
 
 
 def decode_raw_body(raw: bytes, encoding: str) -> t.Any:
-    """A request's JSON body as sent: none is `{}`; a charset Python does not know is 415,
-    bytes that are not UTF-8 or JSON are 400."""
+    """A request's JSON body as sent, its integers read as PHP's json_decode reads them (past
+    PHP's largest integer, a float: refused where an integer or string is wanted, never a
+    500): none is `{}`; a charset Python does not know is 415, bytes that are not UTF-8 or
+    JSON are 400."""
     if not raw.strip():
         return {}
     try:
@@ -124,7 +126,7 @@ def decode_raw_body(raw: bytes, encoding: str) -> t.Any:
     except UnicodeDecodeError:
         raise errors.MalformedJson(errors.BODY_NOT_UTF8) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=json_integer)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise errors.MalformedJson(errors.body_not_json(exc)) from None
 

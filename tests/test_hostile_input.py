@@ -1,0 +1,154 @@
+"""Hostile input that used to answer 500 or pass where Laravel refuses it: each gets a
+documented 4xx in Laravel's shape and changes nothing (issue 12)."""
+
+import pytest
+
+from patchworks_mock.laravel import PHP_INT_MAX, filter_int, json_integer
+
+HUGE = "9" * 5000  # past Python's 4,300-digit limit of int()
+JSON = {"Content-Type": "application/json"}
+
+
+# -- Prefer ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prefer",
+    [
+        f"code={HUGE}",
+        f"delay={HUGE}",
+        "code=5030000000",  # ten digits
+        b"delay=\xb2",  # "²" in latin-1: str.isdigit() takes it, int() does not
+        "delay=\u0663".encode(),  # Arabic-Indic 3, as UTF-8
+        "code=\uff15\uff10\uff13".encode(),  # fullwidth 503
+    ],
+)
+def test_prefer_takes_only_a_few_ascii_digits(client, store, prefer):
+    response = client.post("/api/v1/packages", json={"name": "x"}, headers={"Prefer": prefer})
+    assert response.status_code == 400
+    assert response.json()["message"].endswith("must be a whole number of at most 9 digits.")
+    assert len(response.json()["message"]) < 120  # the value is shortened, not echoed whole
+    assert len(store().packages) == 5
+
+
+def test_prefer_with_nine_digits_is_read(client):
+    response = client.get("/api/v1/packages", headers={"Prefer": "code=000000422"})
+    assert response.status_code == 422
+    response = client.get("/api/v1/packages", headers={"Prefer": "delay=999999999"})
+    assert response.status_code == 400
+    assert response.json() == {"message": "Prefer: delay=999999999 is over the limit of 60000 ms."}
+
+
+# -- JSON integers too long for Python's int() -------------------------------------------------
+
+
+def test_json_integers_are_read_as_php_reads_them():
+    assert json_integer(str(PHP_INT_MAX)) == PHP_INT_MAX
+    assert json_integer(str(-PHP_INT_MAX - 1)) == -PHP_INT_MAX - 1
+    assert isinstance(json_integer(str(PHP_INT_MAX + 1)), float)
+    assert isinstance(json_integer(str(-PHP_INT_MAX - 2)), float)
+    assert json_integer(HUGE) == float("inf")
+    assert json_integer("-" + HUGE) == float("-inf")
+
+
+def test_a_huge_priority_is_not_an_integer(client):
+    before = client.get("/__mock__/state").json()
+    response = client.post(
+        "/api/v1/packages/5/flow-versions/1", content=f'{{"priority": {HUGE}}}', headers=JSON
+    )
+    assert response.status_code == 422
+    message = "The priority field must be an integer."
+    assert response.json() == {"message": message, "errors": {"priority": [message]}}
+    assert client.get("/__mock__/state").json() == before
+
+
+@pytest.mark.parametrize("number", [HUGE, str(PHP_INT_MAX + 1)])
+def test_a_priority_past_phps_largest_integer_is_not_an_integer(client, number):
+    response = client.post(
+        "/api/v1/packages/5/flow-versions/1", content=f'{{"priority": {number}}}', headers=JSON
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"priority": ["The priority field must be an integer."]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/api/v1/packages", f'{{"name": {HUGE}}}', "name"),
+        ("PUT", "/api/v1/packages/1", f'{{"notes": -{HUGE}}}', "notes"),
+        ("POST", "/api/v1/packages/1/deploy/1", f'{{"notes": {HUGE}}}', "notes"),
+    ],
+)
+def test_a_huge_integer_where_a_string_is_wanted(client, store, method, path, body, field):
+    before = client.get("/__mock__/state").json()
+    response = client.request(method, path, content=body, headers=JSON)
+    assert response.status_code == 422
+    message = f"The {field} field must be a string."
+    assert response.json() == {"message": message, "errors": {field: [message]}}
+    assert client.get("/__mock__/state").json() == before
+
+
+def test_a_huge_integer_at_login(anonymous):
+    response = anonymous.post(
+        "/fabric/api/login", content=f'{{"username": {HUGE}, "password": "x"}}', headers=JSON
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"username": ["The username field must be a string."]}
+
+
+def test_a_huge_integer_in_a_state_document(client):
+    document = client.get("/__mock__/state").json()
+    body = client.get("/__mock__/state").text.replace('"id":1,', f'"id":{HUGE},', 1)
+    assert body != client.get("/__mock__/state").text
+    response = client.put("/__mock__/state", content=body, headers=JSON)
+    assert response.status_code == 422
+    assert client.get("/__mock__/state").json() == document
+    # and the journal, which keeps bodies as sent, still reads
+    assert client.get("/__mock__/requests").status_code == 200
+
+
+# -- PHP's filter_var FILTER_VALIDATE_INT ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1", 1),
+        ("+1", 1),
+        ("-0", 0),
+        ("+0", 0),
+        (" 1", 1),
+        ("1 ", 1),
+        ("\t1\n", 1),
+        (str(PHP_INT_MAX), PHP_INT_MAX),
+        (str(-PHP_INT_MAX - 1), -PHP_INT_MAX - 1),
+    ],
+)
+def test_filter_int_passes(text, value):
+    assert filter_int(text) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "01",
+        "00",
+        "012",
+        "1_0",
+        "1 000",
+        "1.0",
+        "1e3",
+        "0x1A",
+        "1\0",
+        "\u0663",
+        "\uff11",
+        "\u00b2",
+        str(PHP_INT_MAX + 1),
+        str(-PHP_INT_MAX - 2),
+        HUGE,
+        "",
+        "10^23",
+    ],
+)
+def test_filter_int_fails(text):
+    assert filter_int(text) is None
