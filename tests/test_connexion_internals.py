@@ -86,8 +86,9 @@ def test_a4_a_parameter_validator_reads_typed_parameters():
     ]
     checked = {}
 
-    def check_query(query_parameters, typed_query):
+    def check_query(query_parameters, typed_query, sent):
         checked["query"] = ([p["name"] for p in query_parameters], typed_query)
+        checked["sent"] = dict(sent)
 
     validator_class = connexion_internals.parameter_validator(check_query)
     assert issubclass(validator_class, ParameterValidator)
@@ -104,6 +105,7 @@ def test_a4_a_parameter_validator_reads_typed_parameters():
     assert checked["query"] == (["page"], {"page": 2, "other": ["x"]}), (
         f"A4: the query is no longer typed as assumed; {UPDATE}"
     )
+    assert checked["sent"] == {"page": "2", "other": "x"}, f"A4: the query as sent; {UPDATE}"
     params = connexion_internals.params_of(scope)
     assert params.path == {"package": "7"} and params.query["other"] == "x"
 

@@ -152,3 +152,38 @@ def test_filter_int_passes(text, value):
 )
 def test_filter_int_fails(text):
     assert filter_int(text) is None
+
+
+# -- query integers: Laravel's `integer` rule, not Python's int() ------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["1_0", "\u0663", "\uff11", "01", "10^23", "1.0", "1e3", str(PHP_INT_MAX + 1), HUGE]
+)
+@pytest.mark.parametrize("name", ["page", "per_page"])
+@pytest.mark.parametrize("path", ["/api/v1/packages", "/api/v1/flow-version-deployments/packages"])
+def test_a_query_integer_laravel_refuses(client, path, name, value):
+    response = client.get(path, params={name: value})
+    assert response.status_code == 422
+    message = f"The {name.replace('_', ' ')} field must be an integer."
+    assert response.json() == {"message": message, "errors": {name: [message]}}
+
+
+@pytest.mark.parametrize(("value", "page"), [("+1", 1), (" 1 ", 1), ("\t2\n", 2), ("+2", 2)])
+def test_a_query_integer_laravel_reads(client, value, page):
+    response = client.get("/api/v1/packages", params={"page": value, "per_page": "3"})
+    assert response.status_code == 200
+    assert response.json()["meta"]["current_page"] == page
+
+
+def test_the_largest_php_integer_is_a_page(client):
+    response = client.get("/api/v1/packages", params={"page": str(PHP_INT_MAX)})
+    assert response.status_code == 200
+    assert response.json()["data"] == []
+
+
+def test_a_bad_query_integer_and_a_bad_include_are_both_refused_in_order(client):
+    response = client.get("/api/v1/packages", params={"page": "1_0", "per_page": "01"})
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["page", "per_page"]
+    assert response.json()["message"].endswith("(and 1 more error)")

@@ -184,8 +184,9 @@ def body_validator(decode: Decode, check: CheckBody) -> type:
     return BodyValidator
 
 
-# (the operation's query parameters from the spec, the query as typed) -> None; raises
-CheckQuery = Callable[[list[dict[str, t.Any]], dict[str, t.Any]], None]
+# (the operation's query parameters from the spec, the query as typed, the query as sent)
+# -> None; raises. Connexion types integers with int(), which also reads "1_0", "٣" and "01".
+CheckQuery = Callable[[list[dict[str, t.Any]], dict[str, t.Any], QueryParams], None]
 
 
 def parameter_validator(check_query: CheckQuery | None = None) -> type:
@@ -199,7 +200,9 @@ def parameter_validator(check_query: CheckQuery | None = None) -> type:
             if check_query is None:
                 self.validate_request(read)
             else:
-                check_query(self.parameters.get("query", []), read.query_params)
+                check_query(
+                    self.parameters.get("query", []), read.query_params, request.query_params
+                )
             scope[PARAMS_SCOPE_KEY] = Params(
                 read.query_params, read.path_params, request.query_params
             )
