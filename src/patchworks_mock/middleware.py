@@ -3,32 +3,27 @@
 1. `ChooseSandbox`: which running instance serves the request (with `--isolate-keys`, the
    credential's own sandbox).
 2. `RecordRequests`: the request journal, once the answer is sent.
+
+Then Connexion's layers route and authenticate, and after them (before validation):
+
 3. `ApplyFaults`: `Prefer`, planned faults, latency, error rate and the throttle, which may
    answer in the API's place.
 4. `LowerCaseMediaType`: `Content-Type`'s media type in lower case, before Connexion reads it.
 
-Then Connexion's layers route, authenticate and validate, and `dispatch.Dispatch` calls the
-handler. The journal and the faults leave the mock's own endpoints (`/__mock__/...`) alone.
+Then Connexion validates, and `dispatch.Dispatch` calls the handler. The journal and the faults
+leave the mock's own endpoints (`/__mock__/...`) alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patchworks_mock import errors, faults, instance, spec
+from patchworks_mock import credentials, errors, faults, instance, spec
 from patchworks_mock.request_journal import BODY_LIMIT, SECRET_HEADERS, Recorded
 from patchworks_mock.responses import send_error
-
-
-def _authorization(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:  # ASGI header names are lower case
-        if name == b"authorization":
-            return cast(bytes, value).decode("latin-1")
-    return None
 
 
 class ChooseSandbox:
@@ -48,14 +43,10 @@ class ChooseSandbox:
     def _choose(self, scope: Scope) -> instance.MockInstance:
         if self.sandboxes is None:
             return self.shared
-        credential = (_authorization(scope) or "").strip()
-        token = credential[7:].strip() if credential[:7].lower() == "bearer " else None
-        if token is not None:
-            known = self.shared.token_user(token) is not None
-        else:
-            known = credential in self.shared.api_keys
-        if not known:
+        identity = credentials.identify(scope, self.shared)
+        if identity is None:
             return self.shared
+        credential = identity.name
         if credential not in self.sandboxes:
             self.sandboxes[credential] = self.shared.sandbox()
         return self.sandboxes[credential]
@@ -121,7 +112,10 @@ class RecordRequests:
 
 class ApplyFaults:
     """`Prefer` and the server-wide fault settings, for API requests: a faulted request is
-    answered here and never reaches the handlers, so it changes no state."""
+    answered here and never reaches the handlers, so it changes no state.
+
+    It runs after Connexion's security (`app.py`): a request with bad credentials is answered
+    401 before anything here, and consumes no planned fault and no throttle attempt."""
 
     def __init__(self, app: ASGIApp, settings: faults.FaultSettings) -> None:
         self.app = app
@@ -129,26 +123,31 @@ class ApplyFaults:
         self.throttle = faults.Throttle(settings.rate_limit) if settings.rate_limit else None
         self.admin_prefix = spec.admin_prefix()
 
+    def _throttle_key(self, scope: Scope) -> str:
+        """The credential, however it was spelt; the client's address without one (login)."""
+        identity = credentials.identify(scope, instance.serving(scope))
+        if identity is not None:
+            return identity.name
+        return f"address {(scope.get('client') or ('?',))[0]}"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
             await self.app(scope, receive, send)
             return
-        prefer = credential = None
+        prefer = None
         for name, value in scope["headers"]:  # ASGI header names are lower case
             if name == b"prefer":
                 prefer = value.decode("latin-1")
-            elif name == b"authorization":
-                credential = value.decode("latin-1")
         extra: dict[str, str] = {}
+        retry_after = faults.DEFAULT_RETRY_AFTER
         if self.throttle is not None:
-            key = credential or str((scope.get("client") or ("?",))[0])
-            remaining, reset = self.throttle.hit(key)
+            remaining, retry_after = self.throttle.hit(self._throttle_key(scope))
             extra = {
                 "X-RateLimit-Limit": str(self.throttle.limit.requests),
                 "X-RateLimit-Remaining": str(max(remaining, 0)),
             }
             if remaining < 0:
-                await send_error(send, errors.simulated(429), {**extra, "Retry-After": str(reset)})
+                await send_error(send, errors.simulated(429), _retry(extra, retry_after))
                 return
         try:
             wanted = faults.preferences(prefer)
@@ -168,6 +167,7 @@ class ApplyFaults:
         if status is None and planned is not None:
             status = planned.status
             if planned.retry_after is not None:
+                retry_after = planned.retry_after
                 extra["Retry-After"] = str(planned.retry_after)
         if (
             status is None
@@ -175,6 +175,8 @@ class ApplyFaults:
             and self.settings.random.random() < self.settings.error_rate
         ):
             status = self.settings.random.choice((500, 503))
+        if status == 429:  # as Laravel's throttle answers it
+            extra = _retry(extra, retry_after)
         if status is not None:
             await send_error(send, errors.simulated(status), extra)
             return
@@ -190,7 +192,24 @@ class ApplyFaults:
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_with_limits)
+        try:
+            await self.app(scope, receive, send_with_limits)
+        except Exception as exc:
+            # Refused below (validation): the app's error handlers answer it, outside this
+            # layer, with the exception's headers (ApiError, Connexion's and Starlette's).
+            if hasattr(exc, "headers"):
+                exc.headers = {**(exc.headers or {}), **extra}
+            raise
+
+
+def _retry(headers: dict[str, str], seconds: int) -> dict[str, str]:
+    """A 429's headers, as Laravel's ThrottleRequests sends them: `Retry-After` in seconds and
+    `X-RateLimit-Reset`, the Unix time it is over."""
+    return {
+        **headers,
+        "Retry-After": str(seconds),
+        "X-RateLimit-Reset": str(int(time.time()) + seconds),
+    }
 
 
 class LowerCaseMediaType:
