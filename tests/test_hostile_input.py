@@ -187,3 +187,30 @@ def test_a_bad_query_integer_and_a_bad_include_are_both_refused_in_order(client)
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["page", "per_page"]
     assert response.json()["message"].endswith("(and 1 more error)")
+
+
+# -- login: blank is missing, and the spec says so ---------------------------------------------
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t\n", "\u0000", " \u000b "])
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_a_blank_login_field_is_required(anonymous, field, blank):
+    body = {"username": "amira.patel@example.com", "password": "correct-horse", field: blank}
+    response = anonymous.post("/fabric/api/login", json=body)
+    assert response.status_code == 422
+    message = f"The {field} field is required."
+    assert response.json() == {"message": message, "errors": {field: [message]}}
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t\n", " \u000b "])
+def test_the_login_contract_says_non_blank(value):
+    import yaml
+    from jsonschema import Draft4Validator
+
+    from patchworks_mock import bundled
+
+    schemas = yaml.safe_load(bundled.PACKAGES_SPEC.read_text())["components"]["schemas"]
+    non_blank = {"$ref": "#/components/schemas/NonBlankString"}
+    assert schemas["LoginRequest"]["properties"] == {"username": non_blank, "password": non_blank}
+    assert not Draft4Validator(schemas["NonBlankString"]).is_valid(value)
+    assert Draft4Validator(schemas["NonBlankString"]).is_valid(" a ")
