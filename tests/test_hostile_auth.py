@@ -229,3 +229,18 @@ def test_the_throttle_is_bounded_under_many_bogus_keys():
         throttle.hit(f"bogus {n}")
         assert len(throttle.windows) <= 100
     assert "me" not in throttle.windows  # the oldest running window went, not all at once
+
+
+def test_login_is_throttled_by_the_clients_address():
+    app = create_app(faults=FaultSettings(rate_limit=RateLimit(2, 60)))
+    wrong = {"username": "nobody@example.com", "password": "x"}
+    answers = [
+        TestClient(app).post("/fabric/api/login", json=wrong, headers={"Authorization": f"k{n}"})
+        for n in range(3)
+    ]
+    assert [r.status_code for r in answers] == [401, 401, 429]
+    assert [r.headers["x-ratelimit-remaining"] for r in answers] == ["1", "0", "0"]
+    assert answers[2].json() == {"message": "Too Many Attempts."}
+    # an accepted credential has its own window
+    key = TestClient(app, headers={"Authorization": KEY})
+    assert key.get("/api/v1/packages").status_code == 200

@@ -1,6 +1,8 @@
 """Hostile input that used to answer 500 or pass where Laravel refuses it: each gets a
 documented 4xx in Laravel's shape and changes nothing (issue 12)."""
 
+import json
+
 import pytest
 
 from patchworks_mock.laravel import PHP_INT_MAX, filter_int, json_integer
@@ -214,3 +216,14 @@ def test_the_login_contract_says_non_blank(value):
     assert schemas["LoginRequest"]["properties"] == {"username": non_blank, "password": non_blank}
     assert not Draft4Validator(schemas["NonBlankString"]).is_valid(value)
     assert Draft4Validator(schemas["NonBlankString"]).is_valid(" a ")
+
+
+@pytest.mark.parametrize("field", ["status", "times", "retry_after"])
+def test_a_huge_integer_in_a_planned_fault(client, field):
+    body = {"status": 503, "times": 1, field: 0}
+    text = json.dumps(body).replace(f'"{field}": 0', f'"{field}": {HUGE}')
+    response = client.post("/__mock__/faults", content=text, headers=JSON)
+    assert response.status_code == 422
+    message = f"The {field.replace('_', ' ')} field must be an integer."
+    assert response.json() == {"message": message, "errors": {field: [message]}}
+    assert client.get("/api/v1/packages").status_code == 200  # nothing was planned
