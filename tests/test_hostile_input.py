@@ -227,3 +227,9 @@ def test_a_huge_integer_in_a_planned_fault(client, field):
     message = f"The {field.replace('_', ' ')} field must be an integer."
     assert response.json() == {"message": message, "errors": {field: [message]}}
     assert client.get("/api/v1/packages").status_code == 200  # nothing was planned
+
+
+def test_a_repeated_query_integer_is_read_as_php_reads_it_the_last(client):
+    assert client.get("/api/v1/packages?page=1_0&page=2").json()["meta"]["current_page"] == 2
+    refused = client.get("/api/v1/packages?page=2&page=1_0")
+    assert refused.json()["errors"] == {"page": ["The page field must be an integer."]}
