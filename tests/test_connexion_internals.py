@@ -1,4 +1,4 @@
-"""One smoke test per assumption of `connexion_internals.py` (A1..A9): when an upgrade of
+"""One smoke test per assumption of `connexion_internals.py` (A1..A10): when an upgrade of
 Connexion or Starlette breaks one, its test fails and names it."""
 
 import asyncio
@@ -86,8 +86,9 @@ def test_a4_a_parameter_validator_reads_typed_parameters():
     ]
     checked = {}
 
-    def check_query(query_parameters, typed_query):
+    def check_query(query_parameters, typed_query, sent):
         checked["query"] = ([p["name"] for p in query_parameters], typed_query)
+        checked["sent"] = dict(sent)
 
     validator_class = connexion_internals.parameter_validator(check_query)
     assert issubclass(validator_class, ParameterValidator)
@@ -104,6 +105,7 @@ def test_a4_a_parameter_validator_reads_typed_parameters():
     assert checked["query"] == (["page"], {"page": 2, "other": ["x"]}), (
         f"A4: the query is no longer typed as assumed; {UPDATE}"
     )
+    assert checked["sent"] == {"page": "2", "other": "x"}, f"A4: the query as sent; {UPDATE}"
     params = connexion_internals.params_of(scope)
     assert params.path == {"package": "7"} and params.query["other"] == "x"
 
@@ -176,3 +178,19 @@ def test_a9_only_the_app_and_the_internals_import_connexion_at_module_level():
         if re.search(r"^(from|import) connexion\b", path.read_text(encoding="utf-8"), re.M)
     }
     assert importers == {"app.py", "connexion_internals.py"}
+
+
+def test_a10_routing_routes_the_decoded_path_and_passes_unknown_ones_on():
+    from connexion.middleware.routing import RoutingMiddleware
+
+    assert RoutingMiddleware in ConnexionMiddleware.default_middlewares, f"A10: {UPDATE}"
+    stack = connexion_internals.middleware_stack(validate_responses=False)
+    assert RoutingMiddleware not in stack and any(
+        issubclass(layer, RoutingMiddleware) for layer in stack
+    ), f"A10: the routing layer is not replaced; {UPDATE}"
+    client = TestClient(create_app(), headers={"Authorization": DEVELOPMENT_KEY})
+    # Starlette routes the decoded path: an encoded slash in a segment would name package 1
+    assert client.get("/api/v1/packages/1%2F", follow_redirects=False).status_code == 404
+    unknown = client.get("/api/v1/nothing-here")
+    assert unknown.status_code == 404, f"A10: unknown paths are no longer passed on; {UPDATE}"
+    assert client.get("/api/v1/packages/1").status_code == 200

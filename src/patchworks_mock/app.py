@@ -195,9 +195,11 @@ def create_app(
         isolate_keys=isolate_keys,
     )
     app.add_middleware(middleware.RecordRequests, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    # After Connexion's security (BEFORE_VALIDATION is after it): bad credentials are 401
+    # before any fault, `Prefer` or throttle attempt is spent on them.
     app.add_middleware(
         middleware.ApplyFaults,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
         settings=faults or FaultSettings(),
     )
     app.add_middleware(middleware.LowerCaseMediaType, position=MiddlewarePosition.BEFORE_VALIDATION)

@@ -39,6 +39,12 @@ A7. Security: `AbstractSecurityHandler._generic_check(func, exception_msg)` turn
 A8. `connexion.json_schema.Draft4RequestValidator` is jsonschema's Draft 4 validator as Connexion
     validates requests with it (`nullable`, `x-nullable`, defaults): the mock's validators word
     their refusals from its errors, so that they refuse exactly what Connexion would.
+A10. Routing: `RoutingMiddleware.__call__` routes with its Starlette router on the decoded
+    `scope["path"]`, which redirects a path with a final slash to the path without it, and
+    passes a path no route matches to the next layer unrouted, with `operation_id` None in
+    its routing context (A6); the mock answers it 404. A path sent with an encoded slash
+    (`%2F`) is passed on the same way: `/packages/1%2F` or
+    `/packages/1%2Fcompare%2F2` must not name package 1 (a route's parameter has no slash).
 A9. Importing connexion imports `starlette.testclient`, which warns about httpx; the warning is
     silenced for that import only, and nobody else's warning filters change.
 """
@@ -64,6 +70,7 @@ from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
 from connexion.uri_parsing import OpenAPIURIParser
@@ -71,7 +78,7 @@ from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "BODY_SCOPE_KEY",
@@ -113,11 +120,28 @@ class _SwaggerUI(SwaggerUIMiddleware):  # type: ignore[misc]  # connexion is unt
             mount.app.redirect_slashes = False
 
 
+class _Routing(RoutingMiddleware):  # type: ignore[misc]  # connexion is untyped
+    """Connexion's routing, which leaves a path with an encoded slash unrouted (A10)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and b"%2f" in scope.get("raw_path", b"").lower():
+            unrouted = {"api_base_path": "", "operation_id": None}  # as for an unknown path
+            extensions = {**scope.get("extensions", {}), ROUTING_CONTEXT: unrouted}
+            # Laravel's 404 quotes the path as sent (Request::path() is not decoded).
+            path = scope["raw_path"].decode("latin-1")
+            await self.app({**scope, "path": path, "extensions": extensions}, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+_REPLACED = {SwaggerUIMiddleware: _SwaggerUI, RoutingMiddleware: _Routing}
+
+
 def middleware_stack(validate_responses: bool) -> list[type]:
-    """Connexion's default stack, in its order, without the idle layers (A1, A2)."""
+    """Connexion's default stack, in its order, without the idle layers (A1, A2, A10)."""
     idle = {LifespanMiddleware, *(() if validate_responses else (ResponseValidationMiddleware,))}
     return [
-        _SwaggerUI if layer is SwaggerUIMiddleware else layer
+        _REPLACED.get(layer, layer)
         for layer in ConnexionMiddleware.default_middlewares
         if layer not in idle
     ]
@@ -184,8 +208,9 @@ def body_validator(decode: Decode, check: CheckBody) -> type:
     return BodyValidator
 
 
-# (the operation's query parameters from the spec, the query as typed) -> None; raises
-CheckQuery = Callable[[list[dict[str, t.Any]], dict[str, t.Any]], None]
+# (the operation's query parameters from the spec, the query as typed, the query as sent)
+# -> None; raises. Connexion types integers with int(), which also reads "1_0", "٣" and "01".
+CheckQuery = Callable[[list[dict[str, t.Any]], dict[str, t.Any], QueryParams], None]
 
 
 def parameter_validator(check_query: CheckQuery | None = None) -> type:
@@ -199,7 +224,9 @@ def parameter_validator(check_query: CheckQuery | None = None) -> type:
             if check_query is None:
                 self.validate_request(read)
             else:
-                check_query(self.parameters.get("query", []), read.query_params)
+                check_query(
+                    self.parameters.get("query", []), read.query_params, request.query_params
+                )
             scope[PARAMS_SCOPE_KEY] = Params(
                 read.query_params, read.path_params, request.query_params
             )

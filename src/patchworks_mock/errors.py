@@ -278,8 +278,9 @@ def simulated(status: int, headers: dict[str, str] | None = None) -> ApiError:
     return ApiError(message, headers, status=status)
 
 
-def preference_not_a_number(name: str, value: str) -> str:
-    return f"Prefer: {name}={value} must be a whole number."
+def preference_not_a_number(name: str, value: str, digits: int) -> str:
+    shown = value if len(value) <= 20 else f"{value[:20]}..."
+    return f"Prefer: {name}={shown} must be a whole number of at most {digits} digits."
 
 
 def delay_over_limit(delay: int, limit: int) -> str:

@@ -11,6 +11,7 @@ handlers, so it changes no state. Randomness comes from one seeded generator.
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
 import re
 import time
@@ -19,7 +20,16 @@ from dataclasses import dataclass, field
 from patchworks_mock import errors, spec
 
 MAX_DELAY_MS = 60_000
+# `Retry-After` of a simulated 429 that names none: the window of Laravel's default
+# `throttle:api` (60 requests a minute).
+DEFAULT_RETRY_AFTER = 60
+# How many throttle windows (credentials, client addresses) are kept at most.
+MAX_WINDOWS = 10_000
+# A preference's value: ASCII digits only (str.isdigit also takes "²" and "٣", which int()
+# refuses or reads), and few enough that int() never meets Python's 4,300-digit limit.
+MAX_PREFERENCE_DIGITS = 9
 _PREFERENCE = re.compile(r"\s*(code|delay)\s*=\s*([^,;\s]*)\s*")
+_WHOLE_NUMBER = re.compile(rf"[0-9]{{1,{MAX_PREFERENCE_DIGITS}}}")
 
 
 @dataclass(frozen=True)
@@ -79,8 +89,10 @@ def preferences(header: str | None) -> dict[str, int]:
         if match is None:
             continue
         name, value = match.groups()
-        if not value.isdigit():
-            raise PreferenceError(errors.preference_not_a_number(name, value))
+        if _WHOLE_NUMBER.fullmatch(value) is None:
+            raise PreferenceError(
+                errors.preference_not_a_number(name, value, MAX_PREFERENCE_DIGITS)
+            )
         found[name] = int(value)
     return found
 
@@ -100,21 +112,37 @@ def check_preferences(wanted: dict[str, int], method: str, path: str) -> None:
 
 
 class Throttle:
-    """Laravel's fixed-window throttle, one window per credential (or client address)."""
+    """Laravel's fixed-window throttle, one window per credential (or client address).
 
-    def __init__(self, limit: RateLimit) -> None:
+    It keeps at most `max_windows` windows: a new one first forgets the windows that have
+    ended (whose count a new request would restart anyway), and only if every kept window is
+    still running, the one that ends soonest. Windows are kept in the order they started.
+    """
+
+    def __init__(self, limit: RateLimit, max_windows: int = MAX_WINDOWS) -> None:
         self.limit = limit
+        self.max_windows = max_windows
         self.windows: dict[str, tuple[float, int]] = {}
 
     def hit(self, key: str) -> tuple[int, int]:
         """Count a request: (remaining, seconds until the window resets); remaining < 0 = over."""
         now = time.monotonic()
-        started, count = self.windows.get(key, (now, 0))
-        if now - started >= self.limit.seconds:
+        window = self.windows.get(key)
+        if window is None or now - window[0] >= self.limit.seconds:
+            self.windows.pop(key, None)  # a new window goes to the end: started last
+            self._make_room(now)
             started, count = now, 0
+        else:
+            started, count = window
         count += 1
-        if len(self.windows) > 10_000:  # forget idle windows rather than grow without bound
-            self.windows.clear()
         self.windows[key] = (started, count)
-        reset = max(1, round(started + self.limit.seconds - now))
+        reset = max(1, math.ceil(started + self.limit.seconds - now))
         return self.limit.requests - count, reset
+
+    def _make_room(self, now: float) -> None:
+        while self.windows:
+            oldest = next(iter(self.windows))
+            ended = now - self.windows[oldest][0] >= self.limit.seconds
+            if not ended and len(self.windows) < self.max_windows:
+                return
+            del self.windows[oldest]

@@ -5,12 +5,15 @@
 1. `ChooseSandbox`: which running instance serves the request (with `--isolate-keys`, the
    credential's own sandbox).
 2. `RecordRequests`: the request journal, once the answer is sent.
+
+Then Connexion's layers route and authenticate, and after them (before validation):
+
 3. `ApplyFaults`: `Prefer`, planned faults, latency, error rate and the throttle, which may
    answer in the API's place.
 4. `LowerCaseMediaType`: `Content-Type`'s media type in lower case, before Connexion reads it.
 
-Then Connexion's layers route, authenticate and validate, and `dispatch.Dispatch` calls the
-handler. The journal and the faults leave the mock's own endpoints (`/__mock__/...`) alone.
+Then Connexion validates, and `dispatch.Dispatch` calls the handler. The journal and the faults
+leave the mock's own endpoints (`/__mock__/...`) alone.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patchworks_mock import errors, faults, instance, spec
+from patchworks_mock import credentials, errors, faults, instance, spec
 from patchworks_mock.request_journal import BODY_LIMIT, SECRET_HEADERS, Recorded
 from patchworks_mock.responses import send_error
 from patchworks_mock.store import Store
@@ -99,13 +101,6 @@ class LimitRequests:
                 await send_error(send, exc)
 
 
-def _authorization(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:  # ASGI header names are lower case
-        if name == b"authorization":
-            return cast(bytes, value).decode("latin-1")
-    return None
-
-
 class ChooseSandbox:
     """Hand every request the instance it is served by.
 
@@ -128,22 +123,17 @@ class ChooseSandbox:
     def _choose(self, scope: Scope) -> instance.MockInstance:
         if self.sandboxes is None:
             return self.shared
-        credential = (_authorization(scope) or "").strip()
-        token = credential[7:].strip() if credential[:7].lower() == "bearer " else None
-        if token is not None:
-            known = self.shared.token_user(token) is not None
-        else:
-            known = credential in self.shared.api_keys
-        if not known:
+        identity = credentials.identify(scope, self.shared)
+        if identity is None:
             return self.shared
-        sandbox = self.sandboxes.get(credential)
+        sandbox = self.sandboxes.get(identity.name)
         if sandbox is None:
-            sandbox = self._new_sandbox(credential, token)
+            sandbox = self._new_sandbox(identity)
         if scope["method"] not in READ_ONLY_METHODS:
             sandbox.own_store()
         return sandbox
 
-    def _new_sandbox(self, credential: str, token: str | None) -> instance.MockInstance:
+    def _new_sandbox(self, identity: credentials.Identity) -> instance.MockInstance:
         assert self.sandboxes is not None
         now = time.monotonic()
         for expired in [c for c, expires in self.expiry.items() if expires <= now]:
@@ -153,10 +143,10 @@ class ChooseSandbox:
             raise errors.too_many_sandboxes(max(1, math.ceil(first - now)))
         if self._start is None:
             self._start = self.shared.initial.store()
-        sandbox = self.sandboxes[credential] = self.shared.sandbox(self._start)
-        expires = self.shared.token_expiry(token) if token is not None else None
+        sandbox = self.sandboxes[identity.name] = self.shared.sandbox(self._start)
+        expires = self.shared.token_expiry(identity.token) if identity.token is not None else None
         if expires is not None:
-            self.expiry[credential] = expires
+            self.expiry[identity.name] = expires
         return sandbox
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -228,7 +218,10 @@ class RecordRequests:
 
 class ApplyFaults:
     """`Prefer` and the server-wide fault settings, for API requests: a faulted request is
-    answered here and never reaches the handlers, so it changes no state."""
+    answered here and never reaches the handlers, so it changes no state.
+
+    It runs after Connexion's security (`app.py`): a request with bad credentials is answered
+    401 before anything here, and consumes no planned fault and no throttle attempt."""
 
     def __init__(self, app: ASGIApp, settings: faults.FaultSettings) -> None:
         self.app = app
@@ -236,26 +229,31 @@ class ApplyFaults:
         self.throttle = faults.Throttle(settings.rate_limit) if settings.rate_limit else None
         self.admin_prefix = spec.admin_prefix()
 
+    def _throttle_key(self, scope: Scope) -> str:
+        """The credential, however it was spelt; the client's address without one (login)."""
+        identity = credentials.identify(scope, instance.serving(scope))
+        if identity is not None:
+            return identity.name
+        return f"address {(scope.get('client') or ('?',))[0]}"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
             await self.app(scope, receive, send)
             return
-        prefer = credential = None
+        prefer = None
         for name, value in scope["headers"]:  # ASGI header names are lower case
             if name == b"prefer":
                 prefer = value.decode("latin-1")
-            elif name == b"authorization":
-                credential = value.decode("latin-1")
         extra: dict[str, str] = {}
+        retry_after = faults.DEFAULT_RETRY_AFTER
         if self.throttle is not None:
-            key = credential or str((scope.get("client") or ("?",))[0])
-            remaining, reset = self.throttle.hit(key)
+            remaining, retry_after = self.throttle.hit(self._throttle_key(scope))
             extra = {
                 "X-RateLimit-Limit": str(self.throttle.limit.requests),
                 "X-RateLimit-Remaining": str(max(remaining, 0)),
             }
             if remaining < 0:
-                await send_error(send, errors.simulated(429), {**extra, "Retry-After": str(reset)})
+                await send_error(send, errors.simulated(429), _retry(extra, retry_after))
                 return
         try:
             wanted = faults.preferences(prefer)
@@ -275,6 +273,7 @@ class ApplyFaults:
         if status is None and planned is not None:
             status = planned.status
             if planned.retry_after is not None:
+                retry_after = planned.retry_after
                 extra["Retry-After"] = str(planned.retry_after)
         if (
             status is None
@@ -282,6 +281,8 @@ class ApplyFaults:
             and self.settings.random.random() < self.settings.error_rate
         ):
             status = self.settings.random.choice((500, 503))
+        if status == 429:  # as Laravel's throttle answers it
+            extra = _retry(extra, retry_after)
         if status is not None:
             await send_error(send, errors.simulated(status), extra)
             return
@@ -297,7 +298,24 @@ class ApplyFaults:
                 ]
             await send(message)
 
-        await self.app(scope, receive, send_with_limits)
+        try:
+            await self.app(scope, receive, send_with_limits)
+        except Exception as exc:
+            # Refused below (validation): the app's error handlers answer it, outside this
+            # layer, with the exception's headers (ApiError, Connexion's and Starlette's).
+            if hasattr(exc, "headers"):
+                exc.headers = {**(exc.headers or {}), **extra}
+            raise
+
+
+def _retry(headers: dict[str, str], seconds: int) -> dict[str, str]:
+    """A 429's headers, as Laravel's ThrottleRequests sends them: `Retry-After` in seconds and
+    `X-RateLimit-Reset`, the Unix time it is over."""
+    return {
+        **headers,
+        "Retry-After": str(seconds),
+        "X-RateLimit-Reset": str(int(time.time()) + seconds),
+    }
 
 
 class LowerCaseMediaType:

@@ -45,7 +45,9 @@ DEFAULT_PRIORITY = 50
 # kept in id order, the order the API creates them in (the others in the fixtures' order)
 _ID_ORDER = frozenset({"packages", "deployments", "flow_version_deployments"})
 _ID = attrgetter("id")
-_KEY = re.compile(r"[0-9]{1,18}")
+# A path segment that can name a row: digits, up to PHP's largest integer (the fixture format's
+# largest id), so every id a fixture may hold is reachable.
+_KEY = re.compile(r"[0-9]{1,19}")
 _Record = TypeVar("_Record")
 
 

@@ -16,7 +16,12 @@ import jsonschema_rs
 from jsonschema import Draft4Validator, ValidationError
 
 from patchworks_mock import connexion_internals, errors, query
-from patchworks_mock.laravel import input_as_laravel_reads_it
+from patchworks_mock.laravel import (
+    PHP_TRIMMED,
+    filter_int,
+    input_as_laravel_reads_it,
+    json_integer,
+)
 
 
 def message(field: str, error: ValidationError) -> str:
@@ -113,8 +118,10 @@ def decode_body(raw: bytes, encoding: str) -> t.Any:
 
 
 def decode_raw_body(raw: bytes, encoding: str) -> t.Any:
-    """A request's JSON body as sent: none is `{}`; a charset Python does not know is 415,
-    bytes that are not UTF-8 or JSON are 400."""
+    """A request's JSON body as sent, its integers read as PHP's json_decode reads them (past
+    PHP's largest integer, a float: refused where an integer or string is wanted, never a
+    500): none is `{}`; a charset Python does not know is 415, bytes that are not UTF-8 or
+    JSON are 400."""
     if not raw.strip():
         return {}
     try:
@@ -124,7 +131,7 @@ def decode_raw_body(raw: bytes, encoding: str) -> t.Any:
     except UnicodeDecodeError:
         raise errors.MalformedJson(errors.BODY_NOT_UTF8) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=json_integer)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise errors.MalformedJson(errors.body_not_json(exc)) from None
 
@@ -136,21 +143,34 @@ def check_body(schema: dict[str, t.Any], body: t.Any) -> None:
         raise errors.Invalid(found)
 
 
-def check_query(parameters: list[dict[str, t.Any]], typed_query: dict[str, t.Any]) -> None:
-    """422 for bad `page`/`per_page`, then spatie's 400 for `include`/`sort` not allowed."""
+def check_query(
+    parameters: list[dict[str, t.Any]], typed_query: dict[str, t.Any], sent: t.Mapping[str, str]
+) -> None:
+    """422 for bad `page`/`per_page`, then spatie's 400 for `include`/`sort` not allowed.
+
+    An integer parameter is first checked as sent by Laravel's `integer` rule (PHP's
+    filter_var): Connexion's int() also reads "1_0", "٣" and "01", and any length."""
     invalid: dict[str, list[str]] = {}
     not_allowed: list[str] = []
     for param in parameters:
-        value = typed_query.get(param["name"])
+        name = param["name"]
+        value = typed_query.get(name)
         if value is None:
             continue
-        error = next(checker_for(param.get("schema", {})).iter_errors(value), None)
+        schema = param.get("schema", {})
+        if schema.get("type") == "integer":
+            raw = sent.get(name)
+            # blank input is null to Laravel (TrimStrings, ConvertEmptyStringsToNull)
+            if raw is not None and raw.strip(PHP_TRIMMED) and filter_int(raw) is None:
+                invalid[name] = [errors.must_be_type(name, "integer")]
+                continue
+        error = next(checker_for(schema).iter_errors(value), None)
         if error is None:
             continue
-        if param["name"] in ("include", "sort"):
-            not_allowed.append(param["name"])
+        if name in ("include", "sort"):
+            not_allowed.append(name)
         else:
-            invalid[param["name"]] = [message(param["name"], error)]
+            invalid[name] = [message(name, error)]
     if invalid:
         raise errors.Invalid(invalid)
     # Connexion typed these comma-separated lists as lists; spatie words them as sent.
