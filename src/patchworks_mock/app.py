@@ -186,7 +186,13 @@ def create_app(
         allow_origin_regex=LOCAL_ORIGINS,
         allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "Accept", "Prefer"],
-        expose_headers=["Location", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+        expose_headers=[
+            "Location",
+            "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
+        ],
     )
     app.add_middleware(
         middleware.ChooseSandbox,

@@ -159,7 +159,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a refused option as one line (`patchworks-mock: error: ...`), exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(USAGE_ERROR, f"patchworks-mock: error: {message}\n")
+        self.exit(USAGE_ERROR, f"patchworks-mock: error: {message} (see '{self.prog} --help')\n")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -278,13 +278,14 @@ class SqliteState:
             raise fixtures.FixtureError(
                 str(self.path), [(_place(place, ids), reason) for place, reason in exc.problems]
             ) from None
+        saved: dict[str, int] = {}
         for name, next_id in connection.execute(f"SELECT collection, next_id FROM {COUNTERS}"):
             if name not in COLLECTIONS or type(next_id) is not int:
                 raise StateFileError(
                     self.path, f"table {COUNTERS}: {name!r}: not a collection and its next id"
                 )
-            # A deleted id is not handed out again: the saved counter wins over max(id) + 1.
-            store._next_id[name] = max(store._next_id[name], next_id)
+            saved[name] = next_id
+        store.skip_ids(saved)
         return store
 
     def _rows(self, connection: sqlite3.Connection, name: str) -> tuple[list[Any], list[int]]:

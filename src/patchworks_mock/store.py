@@ -198,6 +198,12 @@ class Store:
         """The id each collection gives its next new record."""
         return dict(self._next_id)
 
+    def skip_ids(self, next_ids: Mapping[str, int]) -> None:
+        """Give no id below `next_ids` (per collection) to a new record: the ids of records
+        deleted before a restart are not handed out again (an auto-increment column's rule)."""
+        for name, next_id in next_ids.items():
+            self._next_id[name] = max(self._next_id.get(name, 1), next_id)
+
     # -- the one write path -----------------------------------------------------------------
 
     def _staged(self) -> _Staged:
