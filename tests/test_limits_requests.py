@@ -150,3 +150,29 @@ def test_a_body_under_the_limit_is_served(small_body_server):
         url + "/api/v1/packages", json={"name": "Fine", "notes": "n" * 200}, headers=KEY
     )
     assert response.status_code == 201
+
+
+def test_a_content_length_of_thousands_of_digits_is_judged_by_its_value_not_a_500():
+    # int() refuses more than 4,300 digits: a long Content-Length must not reach it.
+    client = TestClient(create_app(), headers={**KEY, "Content-Type": "application/json"})
+    huge = client.post("/api/v1/packages", content=b"{}", headers={"Content-Length": "9" * 5000})
+    assert huge.status_code == 413
+    assert huge.json() == {"message": errors.POST_TOO_LARGE}
+    body = b'{"name": "Padded"}'
+    padded = client.post(
+        "/api/v1/packages", content=body, headers={"Content-Length": "0" * 4999 + str(len(body))}
+    )
+    assert padded.status_code == 201
+
+
+def test_a_bug_in_an_outer_layer_is_laravels_500_not_a_traceback(monkeypatch):
+    from patchworks_mock import middleware
+
+    def broken(self, scope):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(middleware.ChooseSandbox, "_choose", broken)
+    client = TestClient(create_app(), headers=KEY, raise_server_exceptions=False)
+    response = client.get("/api/v1/packages")
+    assert response.status_code == 500
+    assert response.json() == {"message": errors.SERVER_ERROR}

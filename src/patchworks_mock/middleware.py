@@ -19,6 +19,7 @@ leave the mock's own endpoints (`/__mock__/...`) alone.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 
@@ -29,6 +30,7 @@ from patchworks_mock.request_journal import BODY_LIMIT, SECRET_HEADERS, Recorded
 from patchworks_mock.responses import send_error
 from patchworks_mock.store import Store
 
+logger = logging.getLogger("patchworks_mock")
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -54,8 +56,12 @@ class LimitRequests:
         if sum(len(name) + len(value) + 4 for name, value in headers) > limits.max_header_bytes:
             return errors.headers_too_large()
         for name, value in headers:
-            declared = value.strip() if name == b"content-length" else b""
-            if declared.isdigit() and int(declared) > limits.max_body_bytes:
+            declared = value.strip().lstrip(b"0") if name == b"content-length" else b""
+            # Compared by length first: int() refuses more than 4,300 digits.
+            if declared.isdigit() and (
+                len(declared) > len(str(limits.max_body_bytes))
+                or int(declared) > limits.max_body_bytes
+            ):
                 return errors.post_too_large()
         return None
 
@@ -77,6 +83,7 @@ class LimitRequests:
         kept = self._kept_query(query)
         if kept is not query:
             scope = {**scope, "query_string": kept}
+        scope = _canonical_content_length(scope)
         read = 0
         started = False
 
@@ -99,6 +106,22 @@ class LimitRequests:
         except errors.TooLarge as exc:  # read past the limit outside Connexion's error handlers
             if not started:
                 await send_error(send, exc)
+        except Exception as exc:  # a bug in an outer layer: Laravel's 500, never a traceback
+            logger.error("unexpected error on %s %s: %r", scope["method"], scope["path"], exc)
+            if not started:
+                await send_error(send, errors.framework_error(500, "", "", allowed=[]))
+
+
+def _canonical_content_length(scope: Scope) -> Scope:
+    """`Content-Length` without leading zeros: the same length, which Connexion (A3) and
+    Starlette read with int(), and int() refuses more than 4,300 digits."""
+    headers = scope["headers"]
+    for at, (name, value) in enumerate(headers):
+        if name == b"content-length" and value[:1] == b"0" and len(value) > 1:
+            canonical = value.lstrip(b"0") or b"0"
+            changed = [*headers[:at], (name, canonical), *headers[at + 1 :]]
+            return {**scope, "headers": changed}
+    return scope
 
 
 class ChooseSandbox:
@@ -178,7 +201,11 @@ class RecordRequests:
 
         async def receive_and_keep() -> Message:
             nonlocal size, body_read
-            message = await receive()
+            try:
+                message = await receive()
+            except errors.TooLarge:  # the limit layer reads no further: nor does the journal
+                body_read = True
+                raise
             if message["type"] != "http.request":
                 body_read = True
             else:
@@ -188,21 +215,21 @@ class RecordRequests:
                     size += len(chunks[-1])
             return message
 
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         started = time.time()
-        try:
-            await self.app(scope, receive_and_keep, send_and_note)
-        finally:
+        recorded = False
+
+        async def record() -> None:
+            """Journal the request, once: before the last byte of its answer leaves, so that a
+            client that got the answer finds it in the journal."""
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             try:
                 while not body_read and size < BODY_LIMIT:  # answered before reading: read
                     await receive_and_keep()  # what the journal keeps, no further
             except errors.TooLarge:
-                pass
+                pass  # the journal keeps what was read within the limit
             instance.serving(scope).journal.record(
                 Recorded(
                     method=scope["method"],
@@ -214,6 +241,19 @@ class RecordRequests:
                     time=started,
                 )
             )
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                await record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive_and_keep, send_and_note)
+        finally:
+            await record()
 
 
 class ApplyFaults:
