@@ -216,6 +216,19 @@ def _ours_with_a_foreign_table(path):
     edit(path, "CREATE TABLE notes (body TEXT)")
 
 
+def _ours_with_a_trigger(path):
+    made(path)
+    edit(
+        path,
+        "CREATE TRIGGER sweep AFTER INSERT ON packages BEGIN DELETE FROM users; END",
+    )
+
+
+def _deeply_nested_record(path):
+    made(path)
+    edit(path, "UPDATE packages SET record = '" + "[" * 100_000 + "' WHERE id = 2")
+
+
 def _newer_layout(path):
     made(path)
     edit(path, f"PRAGMA user_version={durable.SCHEMA_VERSION + 1}")
@@ -234,6 +247,8 @@ REFUSED = {
     "damaged": (_damaged, "damaged (PRAGMA quick_check: "),
     "foreign": (_foreign, "a SQLite database of another application (application_id 0"),
     "foreign table": (_ours_with_a_foreign_table, "unknown table notes: not our layout"),
+    "a trigger": (_ours_with_a_trigger, "unknown trigger sweep: not our layout"),
+    "deeply nested": (_deeply_nested_record, "table packages, id 2: the record is not a JSON"),
     "newer layout": (
         _newer_layout,
         f"a patchworks-mock state file of layout {durable.SCHEMA_VERSION + 1}; this version reads",

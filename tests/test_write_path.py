@@ -144,3 +144,18 @@ def test_a_replaced_state_is_a_new_store_and_the_old_one_stays_whole(how):
     assert app.state.store is not old
     assert (fixtures.dump(old), old.next_ids(), _listed(old)) == before
     assert fixtures.dump(app.state.store) != before[0]
+
+
+def test_past_phps_largest_id_a_create_is_refused_and_changes_nothing():
+    document = fixtures.read(bundled.DEFAULT_FIXTURES)
+    largest = 9_223_372_036_854_775_807  # PHP's largest integer
+    document["packages"][-1]["id"] = largest
+    client = TestClient(create_app(document), headers={"Authorization": DEVELOPMENT_KEY})
+    before = client.get("/__mock__/state").json()
+    refused = client.post("/api/v1/packages", json={"name": "One too many"})
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "message": errors.ids_exhausted("packages", 9_223_372_036_854_775_807)
+    }
+    assert client.get("/__mock__/state").json() == before
+    assert client.get(f"/api/v1/packages/{largest}").status_code == 200

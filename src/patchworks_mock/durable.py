@@ -40,6 +40,7 @@ import msgspec
 
 from patchworks_mock import errors, fixtures
 from patchworks_mock.changes import Change
+from patchworks_mock.laravel import PHP_INT_MAX
 from patchworks_mock.records import COLLECTIONS, Record, as_record
 from patchworks_mock.store import Store
 
@@ -258,6 +259,11 @@ class SqliteState:
                 f"damaged (PRAGMA quick_check: {checked[0] if checked else 'no answer'}); "
                 "restore it from a copy, or start afresh with another --state-file",
             )
+        extra = connection.execute(
+            "SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view')"
+        ).fetchone()
+        if extra is not None:  # it would change rows behind the mock's back
+            raise StateFileError(self.path, f"unknown {extra[0]} {extra[1]}: not our layout")
         tables = {
             row[0]
             for row in connection.execute(
@@ -312,7 +318,7 @@ def _decoded(text: object) -> Any:
         return None
     try:
         return _DECODER.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         pass
     try:
         return json.loads(text)
@@ -352,6 +358,9 @@ def _write_rows(connection: sqlite3.Connection, change: Change) -> None:
 
 
 def _write_counters(connection: sqlite3.Connection, counters: Iterable[tuple[str, int]]) -> None:
+    # A SQLite INTEGER ends at PHP's largest integer, the largest id; a counter past it (every id
+    # used) is kept as that id, which loading turns back into max(id) + 1.
+    counters = [(name, min(next_id, PHP_INT_MAX)) for name, next_id in counters]
     connection.executemany(
         f"INSERT INTO {COUNTERS} (collection, next_id) VALUES (?, ?) "
         "ON CONFLICT (collection) DO UPDATE SET next_id = excluded.next_id",

@@ -70,6 +70,12 @@ class MethodNotAllowed(ApiError):
     status = 405
 
 
+class IdsExhausted(ApiError):
+    """Every id a collection may give (up to PHP's largest integer) is used."""
+
+    status = 409
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
 
@@ -319,3 +325,7 @@ def framework_error(
     if status >= 500:
         return ApiError(SERVER_ERROR, status=500)
     return ApiError(detail or "Bad Request", headers, status=status)
+
+
+def ids_exhausted(collection: str, largest: int) -> str:
+    return f"No new {collection} can be made: every id up to {largest} has been used."

@@ -24,7 +24,7 @@ from msgspec.structs import replace
 
 from patchworks_mock import errors
 from patchworks_mock.changes import Change, Durability, InMemory
-from patchworks_mock.laravel import now
+from patchworks_mock.laravel import PHP_INT_MAX, now
 from patchworks_mock.records import (
     COLLECTIONS,
     DEPLOYED,
@@ -130,6 +130,8 @@ class _Staged:
     def new_id(self, collection: str) -> int:
         """Like an auto-increment column: never an id used before, even a deleted one's."""
         value = self.change.next_ids.get(collection) or self._next_ids.get(collection, 1)
+        if value > PHP_INT_MAX:  # a BIGINT column past its largest value: MySQL refuses too
+            raise errors.IdsExhausted(errors.ids_exhausted(collection, PHP_INT_MAX))
         self.change.next_ids[collection] = value + 1
         return value
 
