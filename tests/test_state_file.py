@@ -17,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 from support import one_error_line
 
-from patchworks_mock import create_app, durable, errors, fixtures
+from patchworks_mock import bundled, create_app, durable, errors, fixtures
 
 KEY = {"Authorization": "patchworks-mock-key"}
 COMMAND = Path(sys.executable).with_name("patchworks-mock")
@@ -345,3 +345,15 @@ def test_a_write_while_another_program_holds_the_write_lock_is_a_503(tmp_path):
         other.execute("ROLLBACK")
     assert state(c) == before
     assert c.post("/api/v1/packages", json={"name": "after"}).status_code == 201
+
+
+def test_ids_up_to_phps_largest_integer_are_kept_and_none_past_it_is_made(tmp_path):
+    path = tmp_path / "state.sqlite"
+    document = fixtures.read(bundled.DEFAULT_FIXTURES)
+    largest = 9_223_372_036_854_775_807
+    document["packages"][-1]["id"] = largest
+    first = client(path, document)
+    assert first.post("/api/v1/packages", json={"name": "One too many"}).status_code == 409
+    again = client(path)
+    assert again.get(f"/api/v1/packages/{largest}").status_code == 200
+    assert again.post("/api/v1/packages", json={"name": "Still too many"}).status_code == 409
