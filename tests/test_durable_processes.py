@@ -249,7 +249,9 @@ def test_a_disk_that_fills_up_refuses_writes_with_503_and_recovers(small_disk):
     ledger.check(saved_names(state_file))
 
 
-def test_a_clean_stop_folds_the_wal_into_the_file(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_clean_stop_folds_the_wal_into_the_file(tmp_path, stop):
+    # SIGTERM is what `docker stop`, systemd and `timeout` send.
     state_file = tmp_path / "state.sqlite"
     process, base = serve(state_file)
     try:
@@ -257,9 +259,11 @@ def test_a_clean_stop_folds_the_wal_into_the_file(tmp_path):
         assert answer.status_code == 201
         assert state_file.with_name("state.sqlite-wal").exists()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         process.wait(timeout=20)
+        rest = process.stdout.read()
         process.stdout.close()
     assert process.returncode == 0
+    assert "patchworks-mock stopped." in rest
     assert not state_file.with_name("state.sqlite-wal").exists()
     assert "w-kept" in saved_names(state_file).values()

@@ -144,9 +144,7 @@ def serve(args: argparse.Namespace) -> int:
         http=server.protocol(app, args.header_timeout),
     )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
+        uvicorn_internals.run_until_stopped(uvicorn.Server(config), [sock])
     finally:
         sock.close()
         if args.state_file:  # the last connection folds the WAL in and removes it

@@ -23,6 +23,10 @@ U6. `on_url(fragment)` gets the request-target in fragments as they arrive, and
     each request.
 U7. An exception raised in a parser callback stops parsing that connection: uvicorn answers
     through `send_400_response(message)`, which writes to `self.transport` and closes it.
+U8. On SIGINT or SIGTERM, `Server.run` shuts down gracefully, puts back the signal handlers it
+    found, and then raises the signal again (`signal.raise_signal`), so that the process ends
+    as the signal says; with Python's default SIGTERM handler that ends it at once, before any
+    `finally` of the caller runs. `run_until_stopped` installs its own handlers first.
 
 With U6 and U7 the protocol refuses a head past the size limits while it arrives (414, 431,
 in the API's shape, the connection closed): a long target as it arrives, too many header
@@ -35,6 +39,8 @@ in a callback). `middleware.LimitRequests` checks the same limits for apps serve
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -180,3 +186,23 @@ def guarded_protocol(
             "max_header_bytes": max_header_bytes,
         },
     )
+
+
+class _Stopped(Exception):
+    """SIGTERM, raised again by uvicorn after its graceful shutdown (U8)."""
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise _Stopped
+
+
+def run_until_stopped(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+    """Serve until Ctrl-C or SIGTERM, then return normally after uvicorn's graceful shutdown,
+    so that the caller's clean-up runs (U8). Call it from the main thread."""
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        server.run(sockets=sockets)
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
