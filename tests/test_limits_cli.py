@@ -83,3 +83,27 @@ def test_serve_applies_the_limits_it_is_given():
     finally:
         code, _, err = stop(process)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "flag, value",
+    [
+        ("--max-body-bytes", "9" * 5000),
+        ("--max-planned-faults", "1" * 5000),
+        ("--journal-size", "²"),
+        ("--rate-limit", "²/min"),
+        ("--rate-limit", "9" * 5000 + "/min"),
+        ("--max-throttle-windows", "0"),
+    ],
+)
+def test_numbers_no_count_can_hold_are_one_line_and_exit_2(flag, value):
+    result = subprocess.run(
+        [sys.executable, "-m", "patchworks_mock", "serve", flag, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    line = one_error_line(result.stderr)
+    assert flag in line and len(line) < 300

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NoReturn, cast
 
 from patchworks_mock import bundled, faults, fixtures, request_journal, server, uvicorn_internals
-from patchworks_mock.cli_common import USAGE_ERROR, fail, positive
+from patchworks_mock.cli_common import USAGE_ERROR, fail, positive, whole_number
 from patchworks_mock.contract import command as check_command
 from patchworks_mock.documents import commands as fixture_commands
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
@@ -47,9 +48,11 @@ def _byte_size(text: str) -> int:
     """An argparse type: bytes, as N, NK (KiB), NM (MiB) or NG (GiB), at least 1."""
     digits = text.rstrip("kKmMgGiIbB")
     unit = _BYTE_UNITS.get(text[len(digits) :].upper())
-    if not digits.isdigit() or unit is None or not 1 <= int(digits) * unit <= _MAX_BYTES:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 16384, 16K or 8M")
-    return int(digits) * unit
+    count = whole_number(digits)
+    if count is None or unit is None or not 1 <= count * unit <= _MAX_BYTES:
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise argparse.ArgumentTypeError(f"'{shown}' is not a size like 16384, 16K or 8M")
+    return count * unit
 
 
 def _seconds(text: str) -> float:
@@ -68,9 +71,11 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "ho
 
 def _rate_limit(text: str) -> faults.RateLimit:
     count, _, unit = text.partition("/")
-    if not count.isdigit() or int(count) < 1 or unit not in _UNITS:
-        raise argparse.ArgumentTypeError(f"'{text}' is not N/sec, N/min or N/hour (N >= 1)")
-    return faults.RateLimit(int(count), _UNITS[unit])
+    requests = whole_number(count)
+    if requests is None or requests < 1 or unit not in _UNITS:
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise argparse.ArgumentTypeError(f"'{shown}' is not N/sec, N/min or N/hour (N >= 1)")
+    return faults.RateLimit(requests, _UNITS[unit])
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -91,7 +96,10 @@ def serve(args: argparse.Namespace) -> int:
                 validate_responses=args.validate_responses,
                 state_file=args.state_file,
                 faults=faults.FaultSettings(
-                    args.latency, args.error_rate, args.rate_limit, args.seed
+                    args.latency,
+                    args.error_rate,
+                    args.rate_limit and replace(args.rate_limit, windows=args.max_throttle_windows),
+                    args.seed,
                 ),
                 isolate_keys=args.isolate_keys,
                 cors_origins=args.cors_origin or (),
@@ -224,6 +232,15 @@ def parser() -> argparse.ArgumentParser:
         type=_rate_limit,
         metavar="N/UNIT",
         help="Laravel-style throttle per credential, e.g. 60/min: 429 with Retry-After past it",
+    )
+    behaviour.add_argument(
+        "--max-throttle-windows",
+        type=positive,
+        default=faults.MAX_WINDOWS,
+        metavar="N",
+        help="with --rate-limit, the most clients counted at once; past it a new one first "
+        "makes the throttle forget ended windows, then the one ending soonest "
+        "(default: %(default)s)",
     )
     behaviour.add_argument(
         "--seed",

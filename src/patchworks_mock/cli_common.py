@@ -14,8 +14,18 @@ def fail(message: str) -> int:
     return USAGE_ERROR
 
 
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number written in ASCII digits, or None (also for more than 18
+    digits: int() refuses over 4,300, and no count or size here comes near 10**18)."""
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > 18:
+        return None
+    return int(text)
+
+
 def positive(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (a whole number), not '{text}'")
-    return int(text)
+    value = whole_number(text)
+    if value is None or value < 1:
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise argparse.ArgumentTypeError(f"must be at least 1 (a whole number), not '{shown}'")
+    return value

@@ -36,6 +36,7 @@ _WHOLE_NUMBER = re.compile(rf"[0-9]{{1,{MAX_PREFERENCE_DIGITS}}}")
 class RateLimit:
     requests: int
     seconds: int
+    windows: int = MAX_WINDOWS  # the most windows (credentials, addresses) kept at once
 
 
 @dataclass

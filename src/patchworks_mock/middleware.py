@@ -266,7 +266,8 @@ class ApplyFaults:
     def __init__(self, app: ASGIApp, settings: faults.FaultSettings) -> None:
         self.app = app
         self.settings = settings
-        self.throttle = faults.Throttle(settings.rate_limit) if settings.rate_limit else None
+        limit = settings.rate_limit
+        self.throttle = faults.Throttle(limit, limit.windows) if limit else None
         self.admin_prefix = spec.admin_prefix()
 
     def _throttle_key(self, scope: Scope) -> str:
