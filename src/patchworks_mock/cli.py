@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import NoReturn, cast
 
 from patchworks_mock import bundled, faults, fixtures, request_journal, server, uvicorn_internals
@@ -104,16 +104,8 @@ def serve(args: argparse.Namespace) -> int:
                 isolate_keys=args.isolate_keys,
                 cors_origins=args.cors_origin or (),
                 journal_size=args.journal_size,
-                limits=Limits(
-                    max_header_bytes=args.max_header_bytes,
-                    max_body_bytes=args.max_body_bytes,
-                    max_target_bytes=args.max_target_bytes,
-                    max_query_keys=args.max_query_keys,
-                    journal_bytes=args.journal_bytes,
-                    max_sandboxes=args.max_sandboxes,
-                    max_tokens=args.max_tokens,
-                    max_planned_faults=args.max_planned_faults,
-                ),
+                # Each limit's flag is named for its field (`--max-body-bytes`).
+                limits=Limits(**{f.name: getattr(args, f.name) for f in fields(Limits)}),
             )
     except ValueError as exc:  # options that cannot go together
         return fail(str(exc))
