@@ -107,3 +107,19 @@ def test_numbers_no_count_can_hold_are_one_line_and_exit_2(flag, value):
     assert result.returncode == 2
     line = one_error_line(result.stderr)
     assert flag in line and len(line) < 300
+
+
+def test_the_longest_prefer_delay_is_a_flag():
+    from starlette.testclient import TestClient
+
+    from patchworks_mock import errors
+    from patchworks_mock.app import create_app
+    from patchworks_mock.faults import FaultSettings
+
+    app = create_app(faults=FaultSettings(max_delay_ms=5))
+    client = TestClient(app, headers={"Authorization": "patchworks-mock-key"})
+    refused = client.get("/api/v1/packages", headers={"Prefer": "delay=6"})
+    assert refused.status_code == 400
+    assert refused.json() == {"message": errors.delay_over_limit(6, 5)}
+    assert client.get("/api/v1/packages", headers={"Prefer": "delay=5"}).status_code == 200
+    assert cli.parser().parse_args(["serve", "--max-delay", "5"]).max_delay == 5

@@ -100,6 +100,7 @@ def serve(args: argparse.Namespace) -> int:
                     args.error_rate,
                     args.rate_limit and replace(args.rate_limit, windows=args.max_throttle_windows),
                     args.seed,
+                    args.max_delay,
                 ),
                 isolate_keys=args.isolate_keys,
                 cors_origins=args.cors_origin or (),
@@ -224,6 +225,14 @@ def parser() -> argparse.ArgumentParser:
         type=_rate_limit,
         metavar="N/UNIT",
         help="Laravel-style throttle per credential, e.g. 60/min: 429 with Retry-After past it",
+    )
+    behaviour.add_argument(
+        "--max-delay",
+        type=positive,
+        default=faults.MAX_DELAY_MS,
+        metavar="MS",
+        help="the longest 'Prefer: delay=' a request may ask for; 400 past it "
+        "(default: %(default)s)",
     )
     behaviour.add_argument(
         "--max-throttle-windows",

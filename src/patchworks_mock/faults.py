@@ -45,6 +45,7 @@ class FaultSettings:
     error_rate: float = 0.0
     rate_limit: RateLimit | None = None
     seed: int | None = None
+    max_delay_ms: int = MAX_DELAY_MS  # the longest `Prefer: delay=`
     random: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,11 +99,13 @@ def preferences(header: str | None) -> dict[str, int]:
     return found
 
 
-def check_preferences(wanted: dict[str, int], method: str, path: str) -> None:
+def check_preferences(
+    wanted: dict[str, int], method: str, path: str, max_delay_ms: int = MAX_DELAY_MS
+) -> None:
     """Refuse what cannot be simulated here, with a sentence that says why."""
     delay = wanted.get("delay", 0)
-    if delay > MAX_DELAY_MS:
-        raise PreferenceError(errors.delay_over_limit(delay, MAX_DELAY_MS))
+    if delay > max_delay_ms:
+        raise PreferenceError(errors.delay_over_limit(delay, max_delay_ms))
     code = wanted.get("code")
     if code is None:
         return

@@ -298,7 +298,9 @@ class ApplyFaults:
                 return
         try:
             wanted = faults.preferences(prefer)
-            faults.check_preferences(wanted, scope["method"], scope["path"])
+            faults.check_preferences(
+                wanted, scope["method"], scope["path"], self.settings.max_delay_ms
+            )
         except faults.PreferenceError as exc:
             await send_error(send, errors.ApiError(str(exc), status=400), extra)
             return
