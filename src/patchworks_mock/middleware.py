@@ -19,6 +19,7 @@ leave the mock's own endpoints (`/__mock__/...`) alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -84,8 +85,20 @@ class LimitRequests:
         if kept is not query:
             scope = {**scope, "query_string": kept}
         scope = _canonical_content_length(scope)
+        # A body with a Content-Length within the limit cannot grow past it (the server reads
+        # that many bytes as the body): only a chunked one is counted while it is read.
+        chunked = any(name == b"transfer-encoding" for name, _ in scope["headers"])
+        try:
+            await self.app(scope, self._counted(receive) if chunked else receive, send)
+        except errors.TooLarge as exc:  # read past the limit outside Connexion's error handlers
+            await _send_if_unanswered(send, exc)
+        except Exception as exc:  # a bug in an outer layer: Laravel's 500, never a traceback
+            logger.error("unexpected error on %s %s: %r", scope["method"], scope["path"], exc)
+            await _send_if_unanswered(send, errors.framework_error(500, "", "", allowed=[]))
+
+    def _counted(self, receive: Receive) -> Receive:
+        """`receive`, raising `TooLarge` once the body read passes the limit."""
         read = 0
-        started = False
 
         async def receive_counted() -> Message:
             nonlocal read
@@ -96,20 +109,14 @@ class LimitRequests:
                     raise errors.post_too_large()
             return message
 
-        async def send_noted(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        return receive_counted
 
-        try:
-            await self.app(scope, receive_counted, send_noted)
-        except errors.TooLarge as exc:  # read past the limit outside Connexion's error handlers
-            if not started:
-                await send_error(send, exc)
-        except Exception as exc:  # a bug in an outer layer: Laravel's 500, never a traceback
-            logger.error("unexpected error on %s %s: %r", scope["method"], scope["path"], exc)
-            if not started:
-                await send_error(send, errors.framework_error(500, "", "", allowed=[]))
+
+async def _send_if_unanswered(send: Send, error: errors.ApiError) -> None:
+    """Answer with `error`, unless an answer has begun: the server then refuses a second one,
+    however it says so (uvicorn raises RuntimeError)."""
+    with contextlib.suppress(Exception):
+        await send_error(send, error)
 
 
 def _canonical_content_length(scope: Scope) -> Scope:
