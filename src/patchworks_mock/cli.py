@@ -55,6 +55,28 @@ def _byte_size(text: str) -> int:
     return count * unit
 
 
+def _size_text(size: int) -> str:
+    """16384 as `16K`, 8388608 as `8M`: a size as the flags take it."""
+    for unit, factor in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+# What each of `Limits` bounds, and what a client gets past it (README "Limits").
+_LIMIT_HELP = {
+    "max_header_bytes": "header lines of one request in all; 431 past it",
+    "max_body_bytes": "a request body, PHP's post_max_size; 413 past it",
+    "max_target_bytes": "a request's path and query; 414 past it",
+    "max_query_keys": "query keys kept, PHP's max_input_vars; the rest are dropped",
+    "journal_bytes": "bytes of bodies, headers, paths and queries each request journal keeps; "
+    "the oldest entries are forgotten past it",
+    "max_sandboxes": "sandboxes with --isolate-keys; a new one past it gets 503 with Retry-After",
+    "max_tokens": "live login tokens; a login past it gets 503 with Retry-After",
+    "max_planned_faults": "planned faults at once; POST /__mock__/faults past it gets 422",
+}
+
+
 def _seconds(text: str) -> float:
     """An argparse type: a number of seconds above 0 (at most a day)."""
     try:
@@ -266,65 +288,16 @@ def parser() -> argparse.ArgumentParser:
     limits = run.add_argument_group(
         "limits (what a client may send or make the mock keep; README 'Limits')"
     )
-    limits.add_argument(
-        "--journal-bytes",
-        type=_byte_size,
-        default=defaults.journal_bytes,
-        metavar="SIZE",
-        help="bytes of bodies, headers, paths and queries each request journal keeps; the "
-        "oldest entries are forgotten past it (default: 4M)",
-    )
-    limits.add_argument(
-        "--max-header-bytes",
-        type=_byte_size,
-        default=defaults.max_header_bytes,
-        metavar="SIZE",
-        help="header lines of one request in all; 431 past it (default: 16K)",
-    )
-    limits.add_argument(
-        "--max-body-bytes",
-        type=_byte_size,
-        default=defaults.max_body_bytes,
-        metavar="SIZE",
-        help="a request body, PHP's post_max_size; 413 past it (default: 8M)",
-    )
-    limits.add_argument(
-        "--max-target-bytes",
-        type=_byte_size,
-        default=defaults.max_target_bytes,
-        metavar="SIZE",
-        help="a request's path and query; 414 past it (default: 8K)",
-    )
-    limits.add_argument(
-        "--max-query-keys",
-        type=positive,
-        default=defaults.max_query_keys,
-        metavar="N",
-        help="query keys kept, PHP's max_input_vars; the rest are dropped (default: %(default)s)",
-    )
-    limits.add_argument(
-        "--max-sandboxes",
-        type=positive,
-        default=defaults.max_sandboxes,
-        metavar="N",
-        help="sandboxes with --isolate-keys; a new one past it gets 503 with Retry-After "
-        "(default: %(default)s)",
-    )
-    limits.add_argument(
-        "--max-tokens",
-        type=positive,
-        default=defaults.max_tokens,
-        metavar="N",
-        help="live login tokens; a login past it gets 503 with Retry-After (default: %(default)s)",
-    )
-    limits.add_argument(
-        "--max-planned-faults",
-        type=positive,
-        default=defaults.max_planned_faults,
-        metavar="N",
-        help="planned faults at once; POST /__mock__/faults past it gets 422 "
-        "(default: %(default)s)",
-    )
+    for limit in fields(Limits):  # each flag is named for its field: --max-body-bytes
+        default = getattr(defaults, limit.name)
+        size = limit.name.endswith("_bytes")
+        limits.add_argument(
+            f"--{limit.name.replace('_', '-')}",
+            type=_byte_size if size else positive,
+            default=default,
+            metavar="SIZE" if size else "N",
+            help=f"{_LIMIT_HELP[limit.name]} (default: {_size_text(default) if size else default})",
+        )
     limits.add_argument(
         "--header-timeout",
         type=_seconds,
