@@ -39,14 +39,14 @@ A7. Security: `AbstractSecurityHandler._generic_check(func, exception_msg)` turn
 A8. `connexion.json_schema.Draft4RequestValidator` is jsonschema's Draft 4 validator as Connexion
     validates requests with it (`nullable`, `x-nullable`, defaults): the mock's validators word
     their refusals from its errors, so that they refuse exactly what Connexion would.
+A9. Importing connexion imports `starlette.testclient`, which warns about httpx; the warning is
+    silenced for that import only, and nobody else's warning filters change.
 A10. Routing: `RoutingMiddleware.__call__` routes with its Starlette router on the decoded
     `scope["path"]`, which redirects a path with a final slash to the path without it, and
     passes a path no route matches to the next layer unrouted, with `operation_id` None in
     its routing context (A6); the mock answers it 404. A path sent with an encoded slash
     (`%2F`) is passed on the same way: `/packages/1%2F` or
     `/packages/1%2Fcompare%2F2` must not name package 1 (a route's parameter has no slash).
-A9. Importing connexion imports `starlette.testclient`, which warns about httpx; the warning is
-    silenced for that import only, and nobody else's warning filters change.
 """
 
 from __future__ import annotations
@@ -124,11 +124,12 @@ class _Routing(RoutingMiddleware):  # type: ignore[misc]  # connexion is untyped
     """Connexion's routing, which leaves a path with an encoded slash unrouted (A10)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and b"%2f" in scope.get("raw_path", b"").lower():
+        raw_path = scope.get("raw_path", b"")
+        if scope["type"] == "http" and (b"%2f" in raw_path or b"%2F" in raw_path):
             unrouted = {"api_base_path": "", "operation_id": None}  # as for an unknown path
             extensions = {**scope.get("extensions", {}), ROUTING_CONTEXT: unrouted}
             # Laravel's 404 quotes the path as sent (Request::path() is not decoded).
-            path = scope["raw_path"].decode("latin-1")
+            path = raw_path.decode("latin-1")
             await self.app({**scope, "path": path, "extensions": extensions}, receive, send)
             return
         await super().__call__(scope, receive, send)

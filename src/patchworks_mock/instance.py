@@ -82,11 +82,15 @@ class MockInstance:
         """A new token for `user_id`; expired tokens are forgotten first, and past
         `limits.max_tokens` live ones the answer is 503 with `Retry-After`."""
         now = time.monotonic()
-        expired = [token for token, (_, expires) in self.tokens.items() if expires <= now]
-        for token in expired:
-            del self.tokens[token]
+        # Tokens are kept in the order they were issued, which (all living as long) is the
+        # order they expire in: the expired ones are at the front.
+        while self.tokens:
+            oldest = next(iter(self.tokens))
+            if self.tokens[oldest][1] > now:
+                break
+            del self.tokens[oldest]
         if len(self.tokens) >= self.limits.max_tokens:
-            first_expiry = min(expires for _, expires in self.tokens.values())
+            first_expiry = self.tokens[next(iter(self.tokens))][1]
             raise errors.too_many_tokens(max(1, math.ceil(first_expiry - now)))
         token = secrets.token_urlsafe(32)
         self.tokens[token] = (user_id, now + TOKEN_LIFETIME)

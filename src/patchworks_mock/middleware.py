@@ -46,25 +46,14 @@ class LimitRequests:
     def __init__(self, app: ASGIApp, limits: instance.Limits) -> None:
         self.app = app
         self.limits = limits
+        self._body_digits = len(str(limits.max_body_bytes))
 
-    def _refusal(self, scope: Scope) -> errors.TooLarge | None:
-        limits = self.limits
-        query: bytes = scope["query_string"]
-        target = len(scope.get("raw_path") or scope["path"].encode()) + len(query) + bool(query)
-        if target > limits.max_target_bytes:
-            return errors.uri_too_long()
-        headers = scope["headers"]
-        if sum(len(name) + len(value) + 4 for name, value in headers) > limits.max_header_bytes:
-            return errors.headers_too_large()
-        for name, value in headers:
-            declared = value.strip().lstrip(b"0") if name == b"content-length" else b""
-            # Compared by length first: int() refuses more than 4,300 digits.
-            if declared.isdigit() and (
-                len(declared) > len(str(limits.max_body_bytes))
-                or int(declared) > limits.max_body_bytes
-            ):
-                return errors.post_too_large()
-        return None
+    def _too_large_body(self, declared: bytes) -> bool:
+        """Whether a `Content-Length` (without leading zeros) is past the body limit; compared
+        by length first, as int() refuses more than 4,300 digits."""
+        return declared.isdigit() and (
+            len(declared) > self._body_digits or int(declared) > self.limits.max_body_bytes
+        )
 
     def _kept_query(self, query: bytes) -> bytes:
         if query.count(b"&") < self.limits.max_query_keys:
@@ -76,18 +65,41 @@ class LimitRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(scope)
-        if refusal is not None:
-            await send_error(send, refusal)
+        limits = self.limits
+        query: bytes = scope["query_string"]
+        target = len(scope.get("raw_path") or scope["path"].encode()) + len(query) + bool(query)
+        if target > limits.max_target_bytes:
+            await send_error(send, errors.uri_too_long())
             return
-        query = scope["query_string"]
+        headers = scope["headers"]
+        header_bytes = 0
+        length_at = None  # where Content-Length is
+        chunked = False
+        for at, (name, value) in enumerate(headers):  # one pass: ASGI names are lower case
+            header_bytes += len(name) + len(value) + 4
+            if name == b"content-length":
+                length_at = at
+            elif name == b"transfer-encoding":
+                chunked = True
+        if header_bytes > limits.max_header_bytes:
+            await send_error(send, errors.headers_too_large())
+            return
+        if length_at is not None:
+            declared = headers[length_at][1].strip()
+            if self._too_large_body(declared.lstrip(b"0")):
+                await send_error(send, errors.post_too_large())
+                return
+            if declared[:1] == b"0" and len(declared) > 1:
+                # Without leading zeros: Connexion (A3) and Starlette read it with int(), which
+                # refuses more than 4,300 digits.
+                canonical = (b"content-length", declared.lstrip(b"0") or b"0")
+                headers = [*headers[:length_at], canonical, *headers[length_at + 1 :]]
+                scope = {**scope, "headers": headers}
         kept = self._kept_query(query)
         if kept is not query:
             scope = {**scope, "query_string": kept}
-        scope = _canonical_content_length(scope)
         # A body with a Content-Length within the limit cannot grow past it (the server reads
         # that many bytes as the body): only a chunked one is counted while it is read.
-        chunked = any(name == b"transfer-encoding" for name, _ in scope["headers"])
         try:
             await self.app(scope, self._counted(receive) if chunked else receive, send)
         except errors.TooLarge as exc:  # read past the limit outside Connexion's error handlers
@@ -117,18 +129,6 @@ async def _send_if_unanswered(send: Send, error: errors.ApiError) -> None:
     however it says so (uvicorn raises RuntimeError)."""
     with contextlib.suppress(Exception):
         await send_error(send, error)
-
-
-def _canonical_content_length(scope: Scope) -> Scope:
-    """`Content-Length` without leading zeros: the same length, which Connexion (A3) and
-    Starlette read with int(), and int() refuses more than 4,300 digits."""
-    headers = scope["headers"]
-    for at, (name, value) in enumerate(headers):
-        if name == b"content-length" and value[:1] == b"0" and len(value) > 1:
-            canonical = value.lstrip(b"0") or b"0"
-            changed = [*headers[:at], (name, canonical), *headers[at + 1 :]]
-            return {**scope, "headers": changed}
-    return scope
 
 
 class ChooseSandbox:
