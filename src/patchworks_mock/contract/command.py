@@ -55,6 +55,9 @@ def check(args: argparse.Namespace) -> int:
         virtual_environments=args.virtual_environment or [],
         flow_versions=args.flow_version or [],
         junit_xml=args.junit_xml,
+        report_md=args.report,
+        verbose=args.verbose,
+        fail_on_flaky=args.fail_on_flaky,
         suites=args.suites,
         phases=args.phases,
     )
@@ -118,6 +121,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a flow version the tests may add to their packages (repeatable; with --url)",
     )
     parser.add_argument("--junit-xml", metavar="PATH", help="also write a JUnit XML report")
+    parser.add_argument(
+        "--report",
+        metavar="PATH.md",
+        help="also write a Markdown summary (for a CI job's summary page)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print the full table of every check, passed ones included",
+    )
+    parser.add_argument(
+        "--fail-on-flaky",
+        action="store_true",
+        help="exit 1 when a failure did not reproduce on retry too (default: report it only)",
+    )
     parser.add_argument(
         "--suites",
         type=_choices(SUITES),

@@ -15,7 +15,9 @@ PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"
 ERROR = "error"
-_ORDER = {FAILED: 0, ERROR: 1, SKIPPED: 2, PASSED: 3}
+FLAKY = "flaky"  # failed once, then did not reproduce: fails the run only with --fail-on-flaky
+ASSUMPTION = "assumption"  # differs from a decision api-notes records, not from a fact
+_ORDER = {FAILED: 0, ERROR: 1, FLAKY: 2, ASSUMPTION: 3, SKIPPED: 4, PASSED: 5}
 
 
 @dataclass
@@ -68,9 +70,10 @@ def failures(results: list[Result]) -> list[Result]:
     return sorted(found, key=lambda r: (r.operation, r.check))
 
 
-def exit_code(results: list[Result]) -> int:
-    """0 when everything that ran conforms, 1 otherwise."""
-    return 1 if any(r.status in (FAILED, ERROR) for r in results) else 0
+def exit_code(results: list[Result], fail_on_flaky: bool = False) -> int:
+    """0 when everything that ran conforms, 1 otherwise (a flaky result too, if asked)."""
+    failing = (FAILED, ERROR, FLAKY) if fail_on_flaky else (FAILED, ERROR)
+    return 1 if any(r.status in failing for r in results) else 0
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:

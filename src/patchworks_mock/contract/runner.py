@@ -50,6 +50,9 @@ class Options:
     virtual_environments: list[str] = field(default_factory=list)
     flow_versions: list[str] = field(default_factory=list)
     junit_xml: str | None = None
+    report_md: str | None = None  # also write a Markdown summary here
+    verbose: bool = False  # the full table of every check, not only the short report
+    fail_on_flaky: bool = False  # a failure that did not reproduce fails the run too
     suites: tuple[str, ...] = SUITES
     phases: tuple[str, ...] = PHASES
     properties: tuple[str, ...] = ()  # property names to run; empty runs all
