@@ -50,19 +50,21 @@ def base_url(sock: socket.socket) -> str:
 class BackgroundServer:
     """An app served by uvicorn in a thread on 127.0.0.1 and a free port, until `stop()`; a
     connection whose request head is incomplete for `header_timeout` seconds is closed, and
-    a head past the app's size limits is refused as it arrives (`protocol`)."""
+    a head past the app's size limits is refused as it arrives (`protocol`). uvicorn logs at
+    `log_level` and above."""
 
     def __init__(
         self,
         app: ASGIApp,
         host: str = "127.0.0.1",
         header_timeout: float = uvicorn_internals.DEFAULT_HEADER_TIMEOUT,
+        log_level: str = "warning",
     ) -> None:
         self._sock = bind(host, 0)
         self.url = base_url(self._sock)
         config = uvicorn.Config(
             app,
-            log_level="warning",
+            log_level=log_level,
             access_log=False,
             lifespan="on",
             http=protocol(app, header_timeout),

@@ -1,7 +1,9 @@
-"""Results of a run, the summary table, the failure details and the JUnit file.
+"""Results of a run and the three ways they are shown: the terminal report, Markdown, JUnit.
 
-Every test, whatever drove it, ends as `Result` rows keyed by operation and check, so that one
-table shows the whole run with the failures first.
+Every test, whatever drove it, ends as `Result` rows keyed by operation and check. The
+terminal report is short by default (the verdict, one line per operation, then every failure
+in full, then the flaky, assumption and skipped ones in a line each); `--verbose` adds the full
+table of every check. The Markdown summary is the same report for a CI job's summary page.
 """
 
 from __future__ import annotations
@@ -19,12 +21,18 @@ FLAKY = "flaky"  # failed once, then did not reproduce: fails the run only with 
 ASSUMPTION = "assumption"  # differs from a decision api-notes records, not from a fact
 _ORDER = {FAILED: 0, ERROR: 1, FLAKY: 2, ASSUMPTION: 3, SKIPPED: 4, PASSED: 5}
 
+FLAKY_TITLE = "Flaky: failed once and did not reproduce on retry (--fail-on-flaky fails the run)"
+ASSUMPTION_TITLE = (
+    "Assumptions: the server differs from a decision the contract made where nothing public "
+    "answers (README 'Assumptions'), not from a documented fact; they do not fail the run"
+)
+
 
 @dataclass
 class Result:
     """One check of one operation: its verdict and, on failure, how to see it again."""
 
-    suite: str  # "schema", "properties" or "stateful"
+    suite: str  # "schema", "properties", "stateful", or "exchanges" for the shared checks
     operation: str
     check: str
     status: str
@@ -37,9 +45,17 @@ class Result:
     def key(self) -> tuple[str, str]:
         return self.operation, self.check
 
+    @property
+    def headline(self) -> str:
+        """The message's first line."""
+        lines = self.message.strip().splitlines()
+        return lines[0] if lines else ""
+
 
 @dataclass
 class Row:
+    """Every result of one (operation, check), counted by status."""
+
     operation: str
     check: str
     counts: Counter[str]
@@ -47,6 +63,16 @@ class Row:
     @property
     def status(self) -> str:
         return min(self.counts, key=_ORDER.__getitem__)
+
+
+@dataclass
+class OperationLine:
+    """One operation in the short report: checks that ran, and how many failed or were flaky."""
+
+    operation: str
+    checks: int
+    failed: int
+    flaky: int
 
 
 def summarise(results: list[Result]) -> list[Row]:
@@ -58,16 +84,45 @@ def summarise(results: list[Result]) -> list[Row]:
     return sorted(rows.values(), key=lambda r: (_ORDER[r.status], r.operation, r.check))
 
 
-def failures(results: list[Result]) -> list[Result]:
-    """Failed and errored results, one per distinct (operation, check, message)."""
+def by_operation(results: list[Result]) -> list[OperationLine]:
+    """One line per operation that ran anything, in operation order."""
+    lines: dict[str, OperationLine] = {}
+    for row in summarise(results):
+        if row.status == SKIPPED:
+            continue
+        line = lines.setdefault(row.operation, OperationLine(row.operation, 0, 0, 0))
+        line.checks += 1
+        line.failed += row.status in (FAILED, ERROR)
+        line.flaky += row.counts[FLAKY]
+    return sorted(lines.values(), key=lambda line: line.operation)
+
+
+def _distinct(results: list[Result], statuses: tuple[str, ...]) -> list[Result]:
     seen: set[tuple[str, str, str]] = set()
     found = []
     for result in results:
         key = (result.operation, result.check, result.message)
-        if result.status in (FAILED, ERROR) and key not in seen:
+        if result.status in statuses and key not in seen:
             seen.add(key)
             found.append(result)
     return sorted(found, key=lambda r: (r.operation, r.check))
+
+
+def failures(results: list[Result]) -> list[Result]:
+    """Failed and errored results, one per distinct (operation, check, message)."""
+    return _distinct(results, (FAILED, ERROR))
+
+
+def grouped(results: list[Result], status: str) -> list[tuple[Result, int]]:
+    """Results of one status, one per (operation, check, first line), with how many there were."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    first: dict[tuple[str, str, str], Result] = {}
+    for result in results:
+        if result.status == status:
+            key = (result.operation, result.check, result.headline)
+            counts[key] += 1
+            first.setdefault(key, result)
+    return [(first[key], counts[key]) for key in sorted(first)]
 
 
 def exit_code(results: list[Result], fail_on_flaky: bool = False) -> int:
@@ -76,18 +131,56 @@ def exit_code(results: list[Result], fail_on_flaky: bool = False) -> int:
     return 1 if any(r.status in failing for r in results) else 0
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def verdict(results: list[Result], fail_on_flaky: bool = False) -> str:
+    """`CONFORMS` or `DOES NOT CONFORM`, with what the run found, in one line."""
+    word = "DOES NOT CONFORM" if exit_code(results, fail_on_flaky) else "CONFORMS"
+    rows = summarise(results)
+    counts = Counter(row.status for row in rows)
+    found = [f"{len(failures(results))} failures"]
+    if counts[FLAKY]:
+        found.append(f"{counts[FLAKY]} flaky")
+    if counts[ASSUMPTION]:
+        found.append(f"{counts[ASSUMPTION]} assumptions")
+    return f"{word}: {', '.join(found)}; {counts[PASSED]} checks passed, {counts[SKIPPED]} skipped"
+
+
+def _table(headers: list[str], rows: list[list[str]], right: int = 99) -> list[str]:
+    """A plain text table; columns from index `right` on are right-aligned (numbers)."""
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    lines = [line, "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+
+    def line(cells: list[str]) -> str:
+        parts = [
+            c.rjust(w) if i >= right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def _failure_lines(number: int, result: Result) -> list[str]:
+    lines = [f"{number}. {result.operation} — {result.check} [{result.suite}]"]
+    lines += [f"   {text}" for text in result.message.strip().splitlines()]
+    if result.expected:
+        lines.append(f"   expected: {result.expected}")
+    if result.actual:
+        lines.append(f"   actual:   {result.actual}")
+    if result.curl:
+        lines.append("   reproduce:")
+        lines += [f"     {text}" for text in result.curl.strip().splitlines()]
     return lines
 
 
-def print_report(results: list[Result], out: TextIO) -> None:
-    """The summary table, then each failure with its reproduction, then each skip's reason."""
-    rows = summarise(results)
-    if rows:
+def report_lines(
+    results: list[Result], *, verbose: bool = False, fail_on_flaky: bool = False
+) -> list[str]:
+    """The terminal report: verdict, operations, failures in full, then the rest a line each."""
+    lines = ["", verdict(results, fail_on_flaky)]
+    operations = by_operation(results)
+    if operations:
+        body = [[o.operation, str(o.checks), str(o.failed), str(o.flaky)] for o in operations]
+        lines += [""] + _table(["OPERATION", "CHECKS", "FAILED", "FLAKY"], body, right=1)
+    if verbose and results:
         body = [
             [
                 row.status.upper(),
@@ -95,40 +188,123 @@ def print_report(results: list[Result], out: TextIO) -> None:
                 row.check,
                 str(row.counts[PASSED]),
                 str(row.counts[FAILED] + row.counts[ERROR]),
+                str(row.counts[FLAKY]),
             ]
-            for row in rows
+            for row in summarise(results)
         ]
-        print("", file=out)
-        for line in _table(["RESULT", "OPERATION", "CHECK", "PASSED", "FAILED"], body):
-            print(line, file=out)
+        headers = ["RESULT", "OPERATION", "CHECK", "PASSED", "FAILED", "FLAKY"]
+        lines += [""] + _table(headers, body, right=3)
     found = failures(results)
-    for number, result in enumerate(found, 1):
-        print(f"\n{number}. {result.operation} — {result.check} [{result.suite}]", file=out)
-        for text in result.message.strip().splitlines():
-            print(f"   {text}", file=out)
-        if result.expected:
-            print(f"   expected: {result.expected}", file=out)
-        if result.actual:
-            print(f"   actual:   {result.actual}", file=out)
-        if result.curl:
-            print("   reproduce:", file=out)
-            for text in result.curl.strip().splitlines():
-                print(f"     {text}", file=out)
-    skipped = sorted({(r.operation, r.check, r.message) for r in results if r.status == SKIPPED})
-    for operation, check, reason in skipped:
-        print(f"skipped: {operation} — {check}: {reason}", file=out)
-    counts = Counter(r.status for r in results)
-    verdict = "DOES NOT CONFORM" if exit_code(results) else "CONFORMS"
-    print(
-        f"\n{verdict}: {len(found)} distinct failures; "
-        f"{counts[PASSED]} passed, {counts[FAILED] + counts[ERROR]} failed, "
-        f"{counts[SKIPPED]} skipped",
-        file=out,
+    if found:
+        lines += ["", "Failures:"]
+        for number, result in enumerate(found, 1):
+            lines += [""] + _failure_lines(number, result)
+    for status, title in ((FLAKY, FLAKY_TITLE), (ASSUMPTION, ASSUMPTION_TITLE)):
+        entries = grouped(results, status)
+        if entries:
+            lines += ["", f"{title}:"]
+            for result, count in entries:
+                times = f" (×{count})" if count > 1 else ""
+                lines.append(f"  {result.operation} — {result.check}{times}: {result.headline}")
+    skipped = grouped(results, SKIPPED)
+    if skipped:
+        lines += ["", "Skipped:"]
+        lines += [f"  {r.operation} — {r.check}: {r.headline}" for r, _ in skipped]
+    return lines
+
+
+def print_report(
+    results: list[Result], out: TextIO, *, verbose: bool = False, fail_on_flaky: bool = False
+) -> None:
+    """Print `report_lines` to `out`."""
+    for line in report_lines(results, verbose=verbose, fail_on_flaky=fail_on_flaky):
+        print(line, file=out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(
+    results: list[Result], *, target: str, seed: int, seconds: float, fail_on_flaky: bool = False
+) -> str:
+    """The report as Markdown for a CI job's summary page (GitHub's step summary, say)."""
+    mark = "❌" if exit_code(results, fail_on_flaky) else "✅"
+    lines = [
+        f"## {mark} patchworks-mock check: {verdict(results, fail_on_flaky)}",
+        "",
+        f"Target `{target}` · seed `{seed}` (rerun with `--seed {seed}`) · {seconds:.0f} s",
+        "",
+        "| Operation | Checks | Failed | Flaky |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| `{_cell(o.operation)}` | {o.checks} | {o.failed} | {o.flaky} |"
+        for o in by_operation(results)
+    ]
+    found = failures(results)
+    if found:
+        lines += ["", "### Failures", ""]
+        for number, result in enumerate(found, 1):
+            title = f"{number}. <code>{result.operation}</code> — {result.check}"
+            lines += [f"<details><summary>{title}</summary>", "", "```text"]
+            lines += _failure_lines(number, result)[1:]
+            lines += ["```", "", "</details>"]
+    for status, title in ((FLAKY, FLAKY_TITLE), (ASSUMPTION, ASSUMPTION_TITLE)):
+        entries = grouped(results, status)
+        if entries:
+            heading, _, explanation = title.partition(": ")
+            lines += ["", f"### {heading}", "", explanation[:1].upper() + explanation[1:] + ".", ""]
+            lines += [
+                f"- `{_cell(r.operation)}` — {r.check} (×{count}): {_cell(r.headline)}"
+                for r, count in entries
+            ]
+    skipped = grouped(results, SKIPPED)
+    if skipped:
+        lines += ["", "### Skipped", ""]
+        lines += [f"- `{_cell(r.operation)}` — {r.check}: {_cell(r.headline)}" for r, _ in skipped]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(
+    results: list[Result],
+    path: str,
+    *,
+    target: str,
+    seed: int,
+    seconds: float,
+    fail_on_flaky: bool = False,
+) -> None:
+    """Write `markdown(...)` to `path`, appending (a CI summary file collects several steps)."""
+    text = markdown(results, target=target, seed=seed, seconds=seconds, fail_on_flaky=fail_on_flaky)
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _junit_text(related: list[Result]) -> str:
+    return "\n\n".join(
+        "\n".join(
+            filter(
+                None,
+                [
+                    r.message,
+                    r.expected and f"expected: {r.expected}",
+                    r.actual and f"actual: {r.actual}",
+                    r.curl,
+                ],
+            )
+        )
+        for r in related
     )
 
 
-def write_junit(results: list[Result], path: str, seed: int) -> None:
-    """A JUnit XML report: one suite per kind of test, one case per (operation, check)."""
+def write_junit(results: list[Result], path: str, seed: int, fail_on_flaky: bool = False) -> None:
+    """A JUnit XML report: one suite per kind of test, one case per (operation, check).
+
+    A flaky case is a failure with `--fail-on-flaky`, else it passes and says so in its
+    `system-out`, as an assumption does: JUnit has no status for either.
+    """
+    failing = (FAILED, ERROR, FLAKY) if fail_on_flaky else (FAILED, ERROR)
     root = ET.Element("testsuites", name="patchworks-mock check")
     for suite in sorted({r.suite for r in results}):
         mine = [r for r in results if r.suite == suite]
@@ -138,7 +314,7 @@ def write_junit(results: list[Result], path: str, seed: int) -> None:
             "testsuite",
             name=suite,
             tests=str(len(rows)),
-            failures=str(sum(1 for row in rows if row.status in (FAILED, ERROR))),
+            failures=str(sum(1 for row in rows if row.status in failing)),
             skipped=str(sum(1 for row in rows if row.status == SKIPPED)),
         )
         ET.SubElement(
@@ -146,25 +322,14 @@ def write_junit(results: list[Result], path: str, seed: int) -> None:
         )
         for row in rows:
             case = ET.SubElement(element, "testcase", classname=row.operation, name=row.check)
-            related = [r for r in failures(mine) if r.key == (row.operation, row.check)]
-            if row.status in (FAILED, ERROR):
-                text = "\n\n".join(
-                    "\n".join(
-                        filter(
-                            None,
-                            [
-                                r.message,
-                                r.expected and f"expected: {r.expected}",
-                                r.actual and f"actual: {r.actual}",
-                                r.curl,
-                            ],
-                        )
-                    )
-                    for r in related
-                )
-                first = related[0].message.strip().splitlines()[0] if related else row.check
-                ET.SubElement(case, "failure", message=first).text = text
+            related = _distinct(
+                [r for r in mine if r.key == (row.operation, row.check)], (row.status,)
+            )
+            if row.status in failing:
+                first = related[0].headline if related else row.check
+                ET.SubElement(case, "failure", message=first).text = _junit_text(related)
             elif row.status == SKIPPED:
-                reason = next((r.message for r in mine if r.key == (row.operation, row.check)), "")
-                ET.SubElement(case, "skipped", message=reason)
+                ET.SubElement(case, "skipped", message=related[0].headline if related else "")
+            elif row.status in (FLAKY, ASSUMPTION):
+                ET.SubElement(case, "system-out").text = f"{row.status}:\n" + _junit_text(related)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

@@ -260,12 +260,23 @@ def execute(
     except TargetError as exc:
         print(f"patchworks-mock: error: {exc}", file=sys.stderr)
         return USAGE_ERROR, []
-    report.print_report(results, out)
-    progress(f"finished in {time.monotonic() - started:.0f}s; seed {run_seed}")
+    seconds = time.monotonic() - started
+    report.print_report(results, out, verbose=options.verbose, fail_on_flaky=options.fail_on_flaky)
     if options.junit_xml:
-        report.write_junit(results, options.junit_xml, run_seed)
+        report.write_junit(results, options.junit_xml, run_seed, options.fail_on_flaky)
         progress(f"JUnit report written to {options.junit_xml}")
-    return report.exit_code(results), results
+    if options.report_md:
+        report.write_markdown(
+            results,
+            options.report_md,
+            target=where,
+            seed=run_seed,
+            seconds=seconds,
+            fail_on_flaky=options.fail_on_flaky,
+        )
+        progress(f"Markdown report written to {options.report_md}")
+    progress(f"finished in {seconds:.0f}s; seed {run_seed}")
+    return report.exit_code(results, options.fail_on_flaky), results
 
 
 def _run(
