@@ -171,7 +171,12 @@ def test_no_acknowledged_write_is_lost_to_kill_9_under_concurrent_writes(tmp_pat
         try:
             for thread in threads:
                 thread.start()
-            time.sleep(chance.uniform(0.8, 2.0))
+            # Kill at a random moment once this cycle has had enough writes acknowledged: a
+            # count, not a time, so that a slow or loaded machine proves as much as a fast one.
+            wanted, deadline = len(ledger.acknowledged) + 40, time.monotonic() + 15
+            while len(ledger.acknowledged) < wanted and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(chance.uniform(0.0, 0.5))
         finally:
             kill_9(process)
             stop.set()
