@@ -160,7 +160,7 @@ def _attempt(prop: properties.Property, ctx: properties.Context) -> Attempt:
                 actual=exc.actual(),
             ),
             noise=noisy_post,
-            signature=("violation", exc.message.splitlines()[0], str(status)),
+            signature=("violation", exc.message, exc.curl(""), str(status)),
         )
     except NotReproduced as exc:
         return Attempt(report.Result(**base, status=report.FLAKY, message=_first_words(exc)))
@@ -205,20 +205,33 @@ def _first_words(exc: NotReproduced) -> str:
 
 
 def _property_result(prop: properties.Property, ctx: properties.Context) -> report.Result:
-    """Run the property; a failure that may be noise is run again (`RERUNS`) before it counts."""
+    """Run the property; a failure that may be noise is run again (`RERUNS`) before it counts,
+    each time from a clean slate (what the failed run created is deleted first).
+
+    It counts (`FAILED`) when every rerun fails the same way (the same request, the same
+    answer); a rerun that fails otherwise, not on noise, is reported instead; else `FLAKY`.
+    """
+    mark = ctx.ledger.mark()
     first = _attempt(prop, ctx)
     if not first.noise:
         return first.result
+    same = True
     for _ in range(RERUNS):
+        for package in ctx.ledger.live_since(mark):
+            if ctx.api.delete(package).status_code in (200, 204, 404):
+                ctx.ledger.gone(package)
         again = _attempt(prop, ctx)
-        if again.result.status == report.PASSED:
-            first.result.status = report.FLAKY
-            first.result.message = (
-                "failed once, passed when run again: " + first.result.message.strip()
-            )
-            return first.result
-        if again.signature != first.signature:
+        if again.result.status in (report.FAILED, report.ERROR) and not again.noise:
             return again.result
+        same = same and again.signature == first.signature
+        if not same:
+            break
+    if same:
+        return first.result
+    first.result.status = report.FLAKY
+    first.result.message = "failed once, not the same way when run again: " + (
+        first.result.message.strip()
+    )
     return first.result
 
 

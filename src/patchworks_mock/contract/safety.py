@@ -49,6 +49,7 @@ class Ledger:
         self.prefix = f"{PREFIX}-{run_id}-"
         self._created: set[str] = set()
         self._live: list[str] = []  # created and not seen deleted, oldest first
+        self._order: list[str] = []  # every id recorded, in order
         self._lock = threading.Lock()
 
     def name(self, suffix: str) -> str:
@@ -59,6 +60,17 @@ class Ledger:
         with self._lock:
             self._created.add(str(package_id))
             self._live.append(str(package_id))
+            self._order.append(str(package_id))
+
+    def mark(self) -> int:
+        """A point in the run, for `live_since`."""
+        with self._lock:
+            return len(self._order)
+
+    def live_since(self, mark: int) -> list[str]:
+        """The packages created after `mark` and not seen deleted."""
+        with self._lock:
+            return [i for i in self._order[mark:] if i in self._live]
 
     def gone(self, package_id: object) -> None:
         """The package was deleted (it stays recorded: the clean-up tries it anyway)."""
