@@ -1,4 +1,5 @@
-"""The retrying transport, on scripted answers: what it retries, how long it waits, what it keeps."""
+"""The retrying transport, on scripted answers: what it retries, how long it waits, and what
+it keeps."""
 
 from __future__ import annotations
 

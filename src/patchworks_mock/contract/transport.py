@@ -89,7 +89,7 @@ class RetryingTransport(httpx.BaseTransport):
         inner: httpx.BaseTransport | None = None,
         *,
         attempts: int = ATTEMPTS,
-        backoff: float = BACKOFF,
+        backoff: float | None = None,
         max_wait: float = MAX_WAIT,
         pace: Callable[[], httpx.Request] | None = None,
         record: Record | None = None,
@@ -97,7 +97,7 @@ class RetryingTransport(httpx.BaseTransport):
     ) -> None:
         self.inner = inner or httpx.HTTPTransport()
         self.attempts = attempts
-        self.backoff = backoff
+        self.backoff = BACKOFF if backoff is None else backoff  # read late: tests shorten it
         self.max_wait = max_wait
         self.pace = pace
         self.sleep = sleep
