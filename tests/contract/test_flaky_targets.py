@@ -307,3 +307,14 @@ def test_resending_a_schema_request_sends_a_post_at_most_twice() -> None:
         get = internals.RecordedRequest("GET", f"{url}/api/v1/packages", {}, None)
         assert not schema_suite.reproduces(client, ledger, get)
     assert app.posts == schema_suite.RESENDS
+
+
+def test_a_bug_of_the_suite_is_an_error_row_not_a_traceback(monkeypatch) -> None:
+    def bug(ctx) -> None:
+        raise RuntimeError("a bug")
+
+    _planted(monkeypatch, bug)
+    run = run_suite(suites=("properties",))
+    assert run.code == 1
+    assert ("(suite)", "internal") in run.failing_pairs()
+    assert "DOES NOT CONFORM" in run.output

@@ -344,6 +344,9 @@ def execute(
             except httpx.HTTPError as exc:
                 results.append(_stopped_answering(target, exc))
                 stopped = USAGE_ERROR
+            except Exception as exc:  # a bug of the suite's: reported, not a traceback
+                message = f"the suite itself failed: {exc!r}; please report it"
+                results.append(report.Result("run", "(suite)", "internal", report.ERROR, message))
             finally:
                 stopped = _cleanup(ledger, client, progress) or stopped
                 client.close()
@@ -427,7 +430,7 @@ def _run(
             phases=options.phases,
             operations=options.operations,
         )
-        results += schema_suite.run(target, ledger, schema_options, progress)
+        schema_suite.run(target, ledger, schema_options, progress, results)
     ctx = properties.Context(
         target, ledger, client, run_seed, examples or profile.property_examples, flows
     )

@@ -18,6 +18,7 @@ and the `before_call` hook are in `schemathesis_internals.py` (imported as `inte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ import schemathesis
 from patchworks_mock import bundled
 from patchworks_mock.contract import report
 from patchworks_mock.contract import schemathesis_internals as internals
-from patchworks_mock.contract.api import OPERATIONS
+from patchworks_mock.contract.api import OPERATIONS, PACKAGES
 from patchworks_mock.contract.profiles import PHASES
 from patchworks_mock.contract.rules import ABSENT, KEY_VARIABLE, nonblank
 from patchworks_mock.contract.safety import Ledger
@@ -235,8 +236,11 @@ def reproduces(client: httpx.Client, ledger: Ledger, request: internals.Recorded
             )
         except httpx.HTTPError:
             continue
-        if response.request.method == "POST" and response.url.path == "/api/v1/packages":
+        if response.request.method == "POST" and response.url.path == PACKAGES:
             ledger.record_created(response)
+        deleted = re.fullmatch(PACKAGES + "/([^/]+)", response.url.path)
+        if response.request.method == "DELETE" and deleted and response.status_code == 200:
+            ledger.gone(deleted.group(1))
         if not (response.status_code == 429 or response.status_code >= 500):
             return False
     return True
@@ -289,8 +293,10 @@ def run(
     ledger: Ledger,
     options: SchemaOptions,
     progress: Callable[[str], None],
+    results: list[report.Result] | None = None,
 ) -> list[report.Result]:
-    """Run the engine; every check of every operation becomes `Result` rows.
+    """Run the engine; every check of every operation becomes `Result` rows, added to
+    `results` (when given) as each scenario ends, so that Ctrl-C keeps what ran.
 
     Requests naming someone else's package go to the packages the ledger holds (the runner
     creates a few first), never elsewhere.
@@ -299,7 +305,7 @@ def run(
     guard = Guard(target, ledger)
     install_guards(schema, guard)
     client = target.client()
-    results: list[report.Result] = []
+    results = [] if results is None else results
     skips: dict[tuple[str, str], list[str]] = {}
     scenarios: dict[str, int] = {}
     with (
