@@ -318,3 +318,13 @@ def test_a_bug_of_the_suite_is_an_error_row_not_a_traceback(monkeypatch) -> None
     assert run.code == 1
     assert ("(suite)", "internal") in run.failing_pairs()
     assert "DOES NOT CONFORM" in run.output
+
+
+def test_ctrl_c_while_probing_exits_130_without_a_traceback(monkeypatch, capsys) -> None:
+    def interrupted(target) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "probe", interrupted)
+    code, results = runner.execute(runner.Options(url="http://127.0.0.1:9", api_key="k"))
+    assert (code, results) == (runner.INTERRUPTED, [])
+    assert "interrupted" in capsys.readouterr().err

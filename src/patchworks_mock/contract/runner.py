@@ -356,6 +356,9 @@ def execute(
     except TargetError as exc:
         print(f"patchworks-mock: error: {exc}", file=sys.stderr)
         return USAGE_ERROR, []
+    except KeyboardInterrupt:  # while probing or starting the mock: nothing to clean up yet
+        print("patchworks-mock: interrupted before the run began", file=sys.stderr)
+        return INTERRUPTED, []
     report.print_report(results, out, verbose=options.verbose, fail_on_flaky=options.fail_on_flaky)
     progress(f"finished in {time.monotonic() - started:.0f}s; seed {run_seed}")
     if options.junit_xml:
