@@ -78,7 +78,8 @@ def test_a_run_shows_progress_seed_table_and_verdict(capsys) -> None:
 
 
 def test_a_flaky_server_by_url_conforms_unless_fail_on_flaky(capsys) -> None:
-    argv = ["--suites", "properties", "--profile", "quick", "--seed", "3", "--api-key"]
+    argv = ["--suites", "properties", "--profile", "quick", "--seed", "3", "--max-examples", "2"]
+    argv += ["--api-key"]
     argv += [DEVELOPMENT_KEY]
     results = []
     for extra in ([], ["--fail-on-flaky"]):
