@@ -75,7 +75,7 @@ def test_by_url_without_deploy_rights_deploy_tests_are_skipped_with_a_reason() -
     skipped = {r.check: r.message for r in run.results if r.status == report.SKIPPED}
     assert "--allow-deploy" in skipped["deploy_lifecycle"]
     assert "--flow-version" in skipped["flow_versions"]
-    assert "skipped: deploy/compare/remove VE — deploy_lifecycle" in run.output
+    assert "\n  deploy/compare/remove VE — deploy_lifecycle: deploys touch" in run.output
     assert not app.state.store.deployments.keys() - {1, 2, 3}
 
 

@@ -9,8 +9,17 @@ import socket
 import pytest
 
 from patchworks_mock.app import create_app
+from patchworks_mock.contract import transport
 from patchworks_mock.contract.command import register
+from patchworks_mock.faults import FaultSettings
+from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import serving
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch) -> None:
+    """Retries as in a real run, without the real run's pauses between them."""
+    monkeypatch.setattr(transport, "BACKOFF", 0.001)
 
 
 def _main(argv: list[str]) -> int:
@@ -64,6 +73,20 @@ def test_a_run_shows_progress_seed_table_and_verdict(capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0, out
     assert "seed 5 (rerun with --seed 5)" in out
-    assert re.search(r"^RESULT +OPERATION +CHECK +PASSED +FAILED", out, re.MULTILINE)
     assert "pagination" in out
-    assert "CONFORMS" in out
+    assert re.search(r"^CONFORMS", out, re.MULTILINE)
+
+
+def test_a_flaky_server_by_url_conforms_unless_fail_on_flaky(capsys) -> None:
+    argv = ["--suites", "properties", "--profile", "quick", "--seed", "3", "--max-examples", "2"]
+    argv += ["--api-key"]
+    argv += [DEVELOPMENT_KEY]
+    results = []
+    for extra in ([], ["--fail-on-flaky"]):
+        app = create_app(faults=FaultSettings(error_rate=0.1, seed=3))
+        with serving(app) as url:
+            results.append(_main(["check", "--url", url, *argv, *extra]))
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.out + captured.err
+        assert re.search(r"^(CONFORMS|DOES NOT CONFORM)", captured.out, re.MULTILINE)
+    assert results == [0, 1]

@@ -20,6 +20,7 @@ from patchworks_mock.contract import schema_suite
 from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.profiles import PHASES
 from patchworks_mock.contract.target import Target, local_mock
+from patchworks_mock.faults import PlannedFault
 from tests.contract import broken
 
 FIX = "update contract/schemathesis_internals.py and the assumption in its docstring"
@@ -175,6 +176,40 @@ def test_a_failed_check_carries_its_failure_curl_and_answer(failing_run: Recorde
     )
     assert failure.response.content.startswith(b"{"), (
         f"recorder.interactions[case_id].response.content is not the body's bytes: {FIX}"
+    )
+
+
+def test_a_failed_check_carries_the_request_as_sent(failing_run: Recorded) -> None:
+    failure = next(o.failure for o in failing_run.outcomes() if o.failure is not None)
+    request = failure.request
+    assert request is not None and request.method == "POST", (
+        f"recorder.interactions[case_id].request no longer gives the method: {FIX}"
+    )
+    assert request.url.endswith("/api/v1/packages") and request.url.startswith("http://"), (
+        f"recorder.interactions[case_id].request.uri is not the full URL sent: {FIX}"
+    )
+    assert request.headers.get("Authorization"), (
+        f"recorder.interactions[case_id].request.headers no longer lists the headers sent: {FIX}"
+    )
+    assert request.body is None or isinstance(request.body, bytes), (
+        f"recorder.interactions[case_id].request.body is not bytes: {FIX}"
+    )
+
+
+def test_a_5xx_met_once_still_ends_the_scenario_as_a_failure() -> None:
+    """Assumption 7: the engine does not send an input again when Hypothesis replays it, so
+    its scenario status says nothing about whether a 5xx recurs."""
+    app = create_app()
+    app.state.planned_faults.append(PlannedFault(503, method="POST", path="/api/v1/packages"))
+    with local_mock(app) as target:
+        recorded = _run(target, ("coverage",))
+    statuses = [o.failure.response.status_code for o in recorded.outcomes() if o.failure]
+    assert 503 in statuses, "the planned 503 was not met"
+    assert app.state.planned_faults == [], "the planned 503 was not used up"
+    sent = app.state.journal.find("POST", "/api/v1/packages")
+    assert len(sent) == len(recorded.calls), (
+        "the engine sent an input again when Hypothesis replayed it: its own replay may now "
+        f"tell whether a 5xx recurs, and `schema_suite.reproduces` may be redundant: {FIX}"
     )
 
 

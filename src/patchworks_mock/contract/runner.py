@@ -1,14 +1,24 @@
 """One run of the suite: pick the target, prepare, run the three suites, clean up, report.
 
 The clean-up runs in a `finally`, so packages the run created are deleted after a failure or
-Ctrl-C as well as after success.
+Ctrl-C as well as after success. The report and the verdict are printed whatever happened:
+after Ctrl-C (exit 130, once cleaned up) or a server that stopped answering (exit 2), they
+cover what ran.
+
+A failure that may be the server's noise rather than its contract is told apart here: a
+property or sequence Hypothesis could not replay, or one whose evidence is a 5xx, 429 or
+timeout on a POST (which the transport never sends twice), is run again, seeded, up to
+`RERUNS` times; if it does not fail the same way again it is `FLAKY`, not `FAILED`. Requests
+the transport recovered by retrying are `FLAKY` rows too, counted per operation.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,9 +28,9 @@ import httpx
 
 from patchworks_mock.cli_common import USAGE_ERROR
 from patchworks_mock.contract import properties, report, schema_suite, stateful
-from patchworks_mock.contract.api import Api
+from patchworks_mock.contract.api import OPERATIONS, Api
 from patchworks_mock.contract.expectations import Violation
-from patchworks_mock.contract.hypothesis_runs import example_note
+from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
 from patchworks_mock.contract.safety import Ledger, new_run_id
 from patchworks_mock.contract.target import (
@@ -31,8 +41,10 @@ from patchworks_mock.contract.target import (
     normalise_url,
     probe,
 )
+from patchworks_mock.contract.transport import Flake, Record
 
 INTERRUPTED = 130
+RERUNS = 2  # how many times a failure that may be noise is run again
 Progress = Callable[[str], None]  # prints one line of progress
 
 
@@ -117,28 +129,110 @@ def scratch_packages(api: Api, ledger: Ledger, flows: dict[str, int]) -> None:
         api.add_version(made[0], sorted(flows)[0])
 
 
-def _property_result(prop: properties.Property, ctx: properties.Context) -> report.Result:
+@dataclass
+class Attempt:
+    """One run of a property: its result, and whether its evidence may be the server's noise."""
+
+    result: report.Result
+    noise: bool = False  # a 5xx, 429 or timeout on a POST (not retried by the transport)
+    signature: tuple[str, ...] = ()  # what "failing the same way" compares
+
+
+def _attempt(prop: properties.Property, ctx: properties.Context) -> Attempt:
     base = {"suite": "properties", "operation": prop.operation, "check": prop.name}
     try:
         prop.check(ctx)
     except Violation as exc:
-        return report.Result(
-            **base,
-            status=report.FAILED,
-            message=f"{exc.message}\n{example_note(exc)}",
-            curl=exc.curl(ctx.target.api_key),
-            expected=exc.expected,
-            actual=exc.actual(),
+        response = exc.response
+        status = response.status_code if response is not None else 0
+        noisy_post = (
+            response is not None
+            and response.request.method == "POST"
+            and (status == 429 or status >= 500)
         )
+        return Attempt(
+            report.Result(
+                **base,
+                status=report.FAILED,
+                message=f"{exc.message}\n{example_note(exc)}",
+                curl=exc.curl(ctx.target.api_key),
+                expected=exc.expected,
+                actual=exc.actual(),
+            ),
+            noise=noisy_post,
+            signature=("violation", exc.message, exc.curl(""), str(status)),
+        )
+    except NotReproduced as exc:
+        return Attempt(report.Result(**base, status=report.FLAKY, message=_first_words(exc)))
     except httpx.HTTPError as exc:
-        return report.Result(**base, status=report.ERROR, message=f"the request failed: {exc}")
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        return report.Result(
-            **base,
-            status=report.FAILED,
-            message=f"an answer does not have the contract's shape ({exc!r})\n{example_note(exc)}",
+        post = _method(exc) == "POST"
+        return Attempt(
+            report.Result(**base, status=report.ERROR, message=f"the request failed: {exc!r}"),
+            noise=post and isinstance(exc, httpx.TimeoutException | httpx.NetworkError),
+            signature=("http", type(exc).__name__),
         )
-    return report.Result(**base, status=report.PASSED)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        return Attempt(
+            report.Result(
+                **base,
+                status=report.FAILED,
+                message=f"an answer does not have the contract's shape ({exc!r})\n"
+                f"{example_note(exc)}",
+            )
+        )
+    return Attempt(report.Result(**base, status=report.PASSED))
+
+
+def _method(exc: httpx.HTTPError) -> str | None:
+    try:
+        return exc.request.method
+    except RuntimeError:  # an error raised with no request
+        return None
+
+
+def _first_words(exc: NotReproduced) -> str:
+    """What a failure that did not replay said the first time."""
+    first = exc.first
+    if isinstance(first, Violation):
+        said = first.message
+        if first.response is not None:
+            said += f" ({first.actual()[:200]})"
+    elif first is not None:
+        said = f"{type(first).__name__}: {first}"
+    else:
+        said = exc.detail
+    return f"failed once, did not fail when replayed: {said}"
+
+
+def _property_result(prop: properties.Property, ctx: properties.Context) -> report.Result:
+    """Run the property; a failure that may be noise is run again (`RERUNS`) before it counts,
+    each time from a clean slate (what the failed run created is deleted first).
+
+    It counts (`FAILED`) when every rerun fails the same way (the same request, the same
+    answer); a rerun that fails otherwise, not on noise, is reported instead; else `FLAKY`.
+    """
+    mark = ctx.ledger.mark()
+    first = _attempt(prop, ctx)
+    if not first.noise:
+        return first.result
+    same = True
+    for _ in range(RERUNS):
+        for package in ctx.ledger.live_since(mark):
+            if ctx.api.delete(package).status_code in (200, 204, 404):
+                ctx.ledger.gone(package)
+        again = _attempt(prop, ctx)
+        if again.result.status in (report.FAILED, report.ERROR) and not again.noise:
+            return again.result
+        same = same and again.signature == first.signature
+        if not same:
+            break
+    if same:
+        return first.result
+    first.result.status = report.FLAKY
+    first.result.message = "failed once, not the same way when run again: " + (
+        first.result.message.strip()
+    )
+    return first.result
 
 
 def _skip_reason(prop: properties.Property, target: Target, flows: dict[str, int]) -> str | None:
@@ -217,11 +311,15 @@ def run_machine(ctx: properties.Context, profile: Profile, examples: int) -> rep
 def execute(
     options: Options, out: TextIO | None = None, app: ServedApp | None = None
 ) -> tuple[int, list[report.Result]]:
-    """Run the suite; returns the exit code (0 conforms, 1 not, 2 unusable target) and results."""
+    """Run the suite; returns the exit code (0 conforms, 1 not, 2 unusable target, 130
+    interrupted) and the results. Never raises: whatever happens ends in a report."""
     out = out or sys.stdout
     run_seed = options.seed if options.seed is not None else random.randrange(2**32)
     profile = PROFILES[options.profile]
     examples = options.max_examples
+    started = time.monotonic()
+    results: list[report.Result] = []
+    stopped: int | None = None
 
     def progress(message: str) -> None:
         print(message, file=out, flush=True)
@@ -235,31 +333,32 @@ def execute(
             progress(
                 f"packages this run creates are named '{ledger.prefix}…' and deleted at the end"
             )
-            started = time.monotonic()
-            results: list[report.Result] = []
-            stopped: int | None = None
             client = target.client()
             try:
-                results = _run(
-                    target, ledger, client, options, profile, run_seed, examples, progress
+                _run(
+                    target, ledger, client, options, profile, run_seed, examples, progress, results
                 )
             except KeyboardInterrupt:
-                progress("interrupted: cleaning up")
+                progress("interrupted: cleaning up (Ctrl-C again to stop the clean-up)")
                 stopped = INTERRUPTED
             except httpx.HTTPError as exc:
-                print(
-                    f"patchworks-mock: error: {target.base_url} stopped answering: {exc}",
-                    file=sys.stderr,
-                )
+                results.append(_stopped_answering(target, exc))
                 stopped = USAGE_ERROR
+            except Exception as exc:  # a bug of the suite's: reported, not a traceback
+                message = f"the suite itself failed: {exc!r}; please report it"
+                results.append(report.Result("run", "(suite)", "internal", report.ERROR, message))
             finally:
-                _cleanup(ledger, client, progress)
+                stopped = _cleanup(ledger, client, progress) or stopped
                 client.close()
-            if stopped is not None:
-                return stopped, results
+            results += flaky_rows(target.network)
+            if target.network.throttled:
+                progress(f"the target throttled {target.network.throttled} requests (429); waited")
     except TargetError as exc:
         print(f"patchworks-mock: error: {exc}", file=sys.stderr)
         return USAGE_ERROR, []
+    except KeyboardInterrupt:  # while probing or starting the mock: nothing to clean up yet
+        print("patchworks-mock: interrupted before the run began", file=sys.stderr)
+        return INTERRUPTED, []
     seconds = time.monotonic() - started
     report.print_report(results, out, verbose=options.verbose, fail_on_flaky=options.fail_on_flaky)
     if options.junit_xml:
@@ -276,7 +375,45 @@ def execute(
         )
         progress(f"Markdown report written to {options.report_md}")
     progress(f"finished in {seconds:.0f}s; seed {run_seed}")
+    if stopped is not None:
+        return stopped, results
     return report.exit_code(results, options.fail_on_flaky), results
+
+
+def _stopped_answering(target: Target, exc: httpx.HTTPError) -> report.Result:
+    message = f"{target.base_url} stopped answering: {exc!r}; the run stopped here"
+    print(f"patchworks-mock: error: {message}", file=sys.stderr)
+    return report.Result("run", "(target)", "target_answers", report.ERROR, message)
+
+
+def operation_of(method: str, path: str) -> str:
+    """`GET /api/v1/packages/{package}` for `GET /api/v1/packages/42`; the path if none fits."""
+    for _, template_method, template in OPERATIONS:
+        pattern = re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(template))
+        if method == template_method and re.fullmatch(pattern, path):
+            return f"{method} {template}"
+    return f"{method} {path}"
+
+
+def flaky_rows(network: Record) -> list[report.Result]:
+    """One `FLAKY` row per operation whose requests the transport recovered by retrying."""
+    by_operation: dict[str, list[Flake]] = {}
+    for flake in network.flakes:
+        by_operation.setdefault(operation_of(flake.method, flake.path), []).append(flake)
+    rows = []
+    for operation, flakes in sorted(by_operation.items()):
+        seen = Counter(what for flake in flakes for what in flake.seen)
+        what = ", ".join(f"{name} ×{count}" for name, count in sorted(seen.items()))
+        rows.append(
+            report.Result(
+                "network",
+                operation,
+                "recovered_on_retry",
+                report.FLAKY,
+                f"{len(flakes)} requests succeeded on retry after {what}",
+            )
+        )
+    return rows
 
 
 def _run(
@@ -288,11 +425,12 @@ def _run(
     run_seed: int,
     examples: int | None,
     progress: Progress,
-) -> list[report.Result]:
-    """Prepare (flow ids, scratch packages), then the suites that were asked for, in order."""
+    results: list[report.Result],
+) -> None:
+    """Prepare (flow ids, scratch packages), then the suites that were asked for, in order;
+    results are added to `results` as each suite ends, so an interrupted run keeps them."""
     api = Api(client)
     flows: dict[str, int] = {}
-    results: list[report.Result] = []
     if not target.read_only:
         flows, problems = discover_flows(api, ledger, target.flow_versions)
         for problem in problems:
@@ -306,7 +444,7 @@ def _run(
             phases=options.phases,
             operations=options.operations,
         )
-        results += schema_suite.run(target, ledger, schema_options, progress)
+        schema_suite.run(target, ledger, schema_options, progress, results)
     ctx = properties.Context(
         target, ledger, client, run_seed, examples or profile.property_examples, flows
     )
@@ -318,14 +456,19 @@ def _run(
         result = run_machine(ctx, profile, examples or profile.machine_examples)
         progress(f"  {result.check}: {result.status}")
         results.append(result)
-    return results
 
 
-def _cleanup(ledger: Ledger, client: httpx.Client, progress: Progress) -> None:
-    """Delete what the run created; say what could not be deleted, never raise."""
-    try:
-        problems = ledger.cleanup(client)
-    except httpx.HTTPError as exc:
-        problems = [str(exc)]
-    for problem in problems:
-        progress(f"warning: could not delete package {problem}; delete it by hand")
+def _cleanup(ledger: Ledger, client: httpx.Client, progress: Progress) -> int | None:
+    """Delete what the run created; say in one line what is left, never raise. Returns
+    `INTERRUPTED` when Ctrl-C stopped the clean-up itself."""
+    left = ledger.cleanup(client)
+    why = "clean-up interrupted" if left.interrupted else left.reason
+    if left.remaining:
+        ids = ", ".join(left.remaining)
+        progress(
+            f"warning: {len(left.remaining)} packages of this run are left ({why}); "
+            f"delete them by hand: {ids}"
+        )
+    elif why:
+        progress(f"warning: could not confirm that nothing of this run is left ({why})")
+    return INTERRUPTED if left.interrupted else None

@@ -2,21 +2,39 @@
 
 Every package the suite creates is named with the run's prefix and its id is recorded; the
 clean-up deletes the recorded ids and then anything else listed under the prefix. Nothing else
-is ever modified or deleted.
+is ever modified or deleted. A flaky server does not stop the clean-up: it goes round again,
+with backoff, for up to `CLEANUP_SECONDS`, until nothing of the run is left; only then (or on a
+second Ctrl-C) does it give up and name what is left.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
 
-from patchworks_mock.contract.api import Api
+from patchworks_mock.contract.api import Api, Query
 from patchworks_mock.contract.rules import MAX_NAME
 
 PREFIX = "pwcheck"
 SWEEP_PAGES = 20
+CLEANUP_SECONDS = 120.0
+FIRST_PAUSE = 1.0  # seconds between the first two rounds; doubled each round, up to MAX_PAUSE
+MAX_PAUSE = 15.0
+DELETED = (200, 204, 404)
+
+
+@dataclass
+class Leftovers:
+    """What a clean-up could not delete, and why it stopped."""
+
+    remaining: list[str] = field(default_factory=list)  # package ids
+    reason: str = ""  # the last error met
+    interrupted: bool = False  # Ctrl-C stopped the clean-up
 
 
 def new_run_id() -> str:
@@ -31,6 +49,7 @@ class Ledger:
         self.prefix = f"{PREFIX}-{run_id}-"
         self._created: set[str] = set()
         self._live: list[str] = []  # created and not seen deleted, oldest first
+        self._order: list[str] = []  # every id recorded, in order
         self._lock = threading.Lock()
 
     def name(self, suffix: str) -> str:
@@ -41,6 +60,17 @@ class Ledger:
         with self._lock:
             self._created.add(str(package_id))
             self._live.append(str(package_id))
+            self._order.append(str(package_id))
+
+    def mark(self) -> int:
+        """A point in the run, for `live_since`."""
+        with self._lock:
+            return len(self._order)
+
+    def live_since(self, mark: int) -> list[str]:
+        """The packages created after `mark` and not seen deleted."""
+        with self._lock:
+            return [i for i in self._order[mark:] if i in self._live]
 
     def gone(self, package_id: object) -> None:
         """The package was deleted (it stays recorded: the clean-up tries it anyway)."""
@@ -72,36 +102,72 @@ class Ledger:
         with self._lock:
             return sorted(self._created)
 
-    def cleanup(self, client: httpx.Client) -> list[str]:
-        """Delete what the run created; returns the ids it could not delete, with why."""
+    def cleanup(
+        self,
+        client: httpx.Client,
+        *,
+        budget: float = CLEANUP_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Leftovers:
+        """Delete what the run created, round after round for up to `budget` seconds; a
+        Ctrl-C stops it. Returns what is left (nothing, when all went well)."""
         api = Api(client)
-        problems = []
-        for package_id in self.owned():
+        deadline = time.monotonic() + budget
+        left = Leftovers(remaining=self.owned())
+        pause = FIRST_PAUSE
+        try:
+            while True:
+                left.reason = self._delete(api, left.remaining)
+                if not left.remaining:
+                    listed, problem = self._listed(api)
+                    left.remaining = listed
+                    left.reason = self._delete(api, left.remaining) or problem
+                    if not left.remaining and not problem:
+                        return left
+                if time.monotonic() + pause > deadline:
+                    return left
+                sleep(pause)
+                pause = min(pause * 2, MAX_PAUSE)
+        except KeyboardInterrupt:
+            left.interrupted = True
+            return left
+
+    def _delete(self, api: Api, ids: list[str]) -> str:
+        """Delete each id, taking it off `ids` once gone; returns the last reason one stayed."""
+        reason = ""
+        for package_id in list(ids):
             try:
                 status = api.delete(package_id).status_code
             except httpx.HTTPError as exc:
-                problems.append(f"{package_id}: {exc}")
+                reason = f"{type(exc).__name__}: {exc}"
                 continue
-            if status not in (200, 204, 404):
-                problems.append(f"{package_id}: HTTP {status}")
-        problems += self._sweep(api)
-        return problems
+            if status in DELETED:
+                self.gone(package_id)
+                ids.remove(package_id)
+            else:
+                reason = f"HTTP {status}"
+        return reason
 
-    def _sweep(self, api: Api) -> list[str]:
-        """Anything still listed under the prefix (e.g. a create cut short by Ctrl-C)."""
-        problems: list[str] = []
-        for _ in range(SWEEP_PAGES):
+    def _listed(self, api: Api) -> tuple[list[str], str]:
+        """Ids still listed under the prefix (e.g. a create cut short by Ctrl-C), and a
+        reason when the listing itself failed."""
+        found: list[str] = []
+        for page in range(1, SWEEP_PAGES + 1):
+            query: Query = {"filter[name]": self.prefix, "per_page": 100, "page": page}
             try:
-                response = api.list({"filter[name]": self.prefix, "per_page": 100})
-                rows = response.json().get("data", []) if response.status_code == 200 else []
-            except (httpx.HTTPError, ValueError, AttributeError):
-                return problems
-            ours = [r for r in rows if str(r.get("name", "")).startswith(self.prefix)]
-            if not ours:
-                return problems
-            for row in ours:
-                status = api.delete(row["id"]).status_code
-                if status not in (200, 204, 404):
-                    problems.append(f"{row['id']}: HTTP {status}")
-                    return problems
-        return problems
+                response = api.list(query)
+                body = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                return found, f"listing this run's packages failed: {exc}"
+            if response.status_code != 200 or not isinstance(body, dict):
+                return found, f"listing this run's packages failed: HTTP {response.status_code}"
+            rows = body.get("data") or []
+            found += [
+                str(row["id"])
+                for row in rows
+                if isinstance(row, dict) and str(row.get("name", "")).startswith(self.prefix)
+            ]
+            last = (body.get("meta") or {}).get("last_page", 1)
+            if not isinstance(last, int) or page >= last:
+                break
+        return found, ""

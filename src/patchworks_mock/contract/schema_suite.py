@@ -6,25 +6,34 @@ at a package this run created (or at an id that names nothing), and a valid crea
 named under the run's prefix; after each call, every package Schemathesis created is recorded,
 so that the clean-up removes it.
 
+Schemathesis's own requests retry network errors and wait out 429s (its `request-retries` and
+`rate-limit = "auto"`), but not a 5xx. A check that failed on a 5xx or 429 is therefore sent
+again by the suite (`reproduces`): an idempotent request through the retrying client, a POST
+up to `RESENDS` times, once each (anything it creates is recorded for the clean-up). A failure
+that is not met again is `FLAKY`; one that is, `FAILED`.
+
 This module uses Schemathesis's public API only; running the engine, reading what it recorded
 and the `before_call` hook are in `schemathesis_internals.py` (imported as `internals`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
 import schemathesis
 
 from patchworks_mock import bundled
-from patchworks_mock.contract import report
+from patchworks_mock.contract import report, schema_errors
 from patchworks_mock.contract import schemathesis_internals as internals
-from patchworks_mock.contract.api import OPERATIONS
+from patchworks_mock.contract.api import OPERATIONS, PACKAGES
 from patchworks_mock.contract.profiles import PHASES
 from patchworks_mock.contract.rules import ABSENT, KEY_VARIABLE, nonblank
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.contract.target import Target
+from patchworks_mock.contract.transport import IDEMPOTENT
 
 CREATE = "POST /api/v1/packages"
 DELETE = "DELETE /api/v1/packages/{package}"
@@ -44,6 +53,9 @@ DESIGN_CHECKS = {
     "positive_data_acceptance",
 }
 WRITES_BODY_NAME = {"POST /api/v1/packages", "PUT /api/v1/packages/{package}"}
+REQUEST_RETRIES = 3  # Schemathesis's own retries of a connection error or a timeout
+RESENDS = 2  # how many times a POST that met a 5xx or 429 is sent again, to see if it recurs
+NOT_RESENT = {"host", "content-length", "connection", "accept-encoding", "user-agent"}
 
 
 @dataclass
@@ -66,6 +78,9 @@ def config_for(target: Target, options: SchemaOptions) -> schemathesis.Config:
             "seed": options.seed,
             "base-url": target.base_url,
             "headers": {"Authorization": target.api_key},
+            "request-timeout": target.timeout,
+            "request-retries": REQUEST_RETRIES,
+            "rate-limit": "auto",
             "generation": {
                 "max-examples": options.max_examples,
                 "database": "none",
@@ -200,9 +215,62 @@ def _response_text(response: internals.RecordedResponse | None) -> str:
     return f"HTTP {response.status_code} {body}".strip()
 
 
-def results_of(outcomes: list[internals.CheckOutcome]) -> list[report.Result]:
-    """One result per check per operation of a finished scenario, failures with their curl."""
+def _noise(failure: internals.CheckFailure) -> bool:
+    """A failure on an answer a flaky server gives: a 5xx or 429."""
+    status = failure.response.status_code if failure.response else 0
+    return status == 429 or status >= 500
+
+
+def reproduces(client: httpx.Client, ledger: Ledger, request: internals.RecordedRequest) -> bool:
+    """Whether a request that met a 5xx or 429 meets one again when sent again.
+
+    An idempotent request goes once through the retrying client (which already retries it);
+    a POST, which that client never repeats, up to `RESENDS` times.
+    """
+    tries = 1 if request.method.upper() in IDEMPOTENT else RESENDS
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in NOT_RESENT}
+    for _ in range(tries):
+        try:
+            response = client.request(
+                request.method, request.url, headers=headers, content=request.body
+            )
+        except httpx.HTTPError:
+            continue
+        if response.request.method == "POST" and response.url.path == PACKAGES:
+            ledger.record_created(response)
+        deleted = re.fullmatch(PACKAGES + "/([^/]+)", response.url.path)
+        if response.request.method == "DELETE" and deleted and response.status_code == 200:
+            ledger.gone(deleted.group(1))
+        if not (response.status_code == 429 or response.status_code >= 500):
+            return False
+    return True
+
+
+def _message(outcome: internals.CheckOutcome, failure: internals.CheckFailure) -> str:
+    """The failure in plain words: a response-schema mismatch says where and why, instead of
+    Schemathesis's truncated dump of the schema and the value."""
+    response = failure.response
+    if outcome.check == "response_schema_conformance" and response is not None:
+        words = schema_errors.mismatches(outcome.operation, response.status_code, response.content)
+        if words:
+            return "\n".join(
+                [f"the HTTP {response.status_code} answer does not match the contract's schema:"]
+                + [f"- {line}" for line in words]
+            )
+    return f"{failure.title}\n{failure.message}".strip()
+
+
+def results_of(
+    outcomes: list[internals.CheckOutcome],
+    recurs: Callable[[internals.RecordedRequest], bool] = lambda request: True,
+) -> list[report.Result]:
+    """One result per check per operation of a finished scenario, failures with their curl.
+
+    A failure on a 5xx or 429 counts only if `recurs` says its request meets one again
+    (asked once per request); otherwise it is `FLAKY`.
+    """
     seen: dict[tuple[str, str], report.Result] = {}
+    recurred: dict[str, bool] = {}
     found = []
     for outcome in outcomes:
         failure = outcome.failure
@@ -211,13 +279,21 @@ def results_of(outcomes: list[internals.CheckOutcome]) -> list[report.Result]:
             if key not in seen:
                 seen[key] = report.Result("schema", outcome.operation, outcome.check, report.PASSED)
             continue
+        status = report.FAILED
+        message = _message(outcome, failure)
+        if _noise(failure) and failure.request is not None:
+            if outcome.case_id not in recurred:
+                recurred[outcome.case_id] = recurs(failure.request)
+            if not recurred[outcome.case_id]:
+                status = report.FLAKY
+                message = f"failed once, not again when the request was sent again: {message}"
         found.append(
             report.Result(
                 "schema",
                 outcome.operation,
                 outcome.check,
-                report.FAILED,
-                message=f"{failure.title}\n{failure.message}".strip(),
+                status,
+                message=message,
                 curl=_curl(failure.code_sample),
                 actual=_response_text(failure.response),
             )
@@ -231,8 +307,10 @@ def run(
     ledger: Ledger,
     options: SchemaOptions,
     progress: Callable[[str], None],
+    results: list[report.Result] | None = None,
 ) -> list[report.Result]:
-    """Run the engine; every check of every operation becomes `Result` rows.
+    """Run the engine; every check of every operation becomes `Result` rows, added to
+    `results` (when given) as each scenario ends, so that Ctrl-C keeps what ran.
 
     Requests naming someone else's package go to the packages the ledger holds (the runner
     creates a few first), never elsewhere.
@@ -240,10 +318,15 @@ def run(
     schema = load(target, options)
     guard = Guard(target, ledger)
     install_guards(schema, guard)
-    results: list[report.Result] = []
+    client = target.client()
+    results = [] if results is None else results
     skips: dict[tuple[str, str], list[str]] = {}
     scenarios: dict[str, int] = {}
-    with internals.before_call(schema, guard.adjust), internals.engine_events(schema) as stream:
+    with (
+        client,
+        internals.before_call(schema, guard.adjust),
+        internals.engine_events(schema) as stream,
+    ):
         for event in stream:
             if isinstance(event, internals.PhaseStarted) and event.phase in PHASES:
                 progress(f"schema: {event.phase} phase")
@@ -252,7 +335,7 @@ def run(
                 if event.reason:
                     skips.setdefault((event.phase, event.reason), []).append(event.label)
             elif isinstance(event, internals.ScenarioFinished):
-                found = results_of(event.checks)
+                found = results_of(event.checks, lambda r: reproduces(client, ledger, r))
                 results += found
                 bad = sum(1 for r in found if r.status == report.FAILED)
                 scenarios[event.phase] = scenarios.get(event.phase, 0) + 1

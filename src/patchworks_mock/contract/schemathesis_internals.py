@@ -44,6 +44,12 @@ version, each checked by a smoke test in `tests/contract/test_schemathesis_inter
    when the guard was first written, to make the fuzzing phase about fifteen times slower.)
    (Were `schemathesis.hooks.unregister_all()` called in the process, the hook would be gone.)
 
+7. Schemathesis's own replay tells nothing about whether a failure reproduces: Hypothesis
+   replays a failing example, but the engine sends each input only once and repeats the first
+   outcome for later copies (`engine/run/unit/_case.py`, `_call_and_validate_once`), so a 503
+   met once ends the scenario as a failure all the same (never as a `Flaky` success). The suite
+   re-sends such a request itself (`schema_suite.reproduces`), from what the recorder holds.
+
 What the suite uses as public (documented, or exported in `schemathesis.__all__`), outside this
 module: `schemathesis.openapi.from_path(path, config=...)`, `schemathesis.Config.from_dict` with
 the keys of `schemathesis.toml`, `schema.include(operation_id=...)`, `schema.hooks.hook(name)` for
@@ -84,11 +90,20 @@ class RecordedResponse:
 
 
 @dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+
+
+@dataclass(frozen=True)
 class CheckFailure:
     title: str
     message: str
     code_sample: str  # a curl command; the key shows as REDACTED_AUTHORIZATION
     response: RecordedResponse | None  # the answer that failed the check, if one came
+    request: RecordedRequest | None = None  # the request as sent, to send it again
 
 
 @dataclass(frozen=True)
@@ -170,6 +185,7 @@ def check_outcomes(recorder: ScenarioRecorder) -> list[CheckOutcome]:
                     message=info.failure.message,
                     code_sample=info.code_sample,
                     response=_response(recorder, case_id),
+                    request=_request(recorder, case_id),
                 )
             outcomes.append(CheckOutcome(case_id, operation, check.name, failure))
     return outcomes
@@ -181,6 +197,15 @@ def _response(recorder: ScenarioRecorder, case_id: str) -> RecordedResponse | No
     if response is None:
         return None
     return RecordedResponse(response.status_code, response.content or b"")
+
+
+def _request(recorder: ScenarioRecorder, case_id: str) -> RecordedRequest | None:
+    interaction = recorder.interactions.get(case_id)
+    if interaction is None:
+        return None
+    request = interaction.request
+    headers = {name: values[0] for name, values in request.headers.items() if values}
+    return RecordedRequest(request.method, request.uri, headers, request.body)
 
 
 def translate(event: object) -> Event | None:

@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 
 from patchworks_mock.contract.api import Api, Query
 from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
-from patchworks_mock.contract.hypothesis_runs import suite_settings
+from patchworks_mock.contract.hypothesis_runs import not_reproduced, suite_settings
 from patchworks_mock.contract.rules import ABSENT, DEFAULT_PRIORITY, MAX_NAME, nonblank, stored
 from patchworks_mock.contract.safety import Ledger
 
@@ -330,7 +330,8 @@ def run(
     examples: int,
     steps: int,
 ) -> None:
-    """Run `examples` random sequences of up to `steps` operations; a `Violation` propagates.
+    """Run `examples` random sequences of up to `steps` operations; a `Violation` propagates,
+    a failure that did not replay becomes `NotReproduced` (`hypothesis_runs`).
 
     The violation's message ends with the requests of the failing sequence, in order (the
     last ones may be the sequence's own clean-up, which runs after the failure).
@@ -347,10 +348,11 @@ def run(
     hooks = client.event_hooks["response"]
     hooks.append(remember)
     try:
-        run_state_machine_as_test(
-            seed(run_seed)(machine),
-            settings=suite_settings(examples, stateful_step_count=steps),
-        )
+        with not_reproduced():
+            run_state_machine_as_test(
+                seed(run_seed)(machine),
+                settings=suite_settings(examples, stateful_step_count=steps),
+            )
     except Violation as exc:
         shown = sequence[-MAX_SHOWN:]
         exc.message += "\nthe sequence of requests that led there:\n  " + "\n  ".join(shown)
