@@ -17,7 +17,7 @@ from typing import TextIO
 import httpx
 
 from patchworks_mock.cli_common import USAGE_ERROR
-from patchworks_mock.contract import properties, report, schema_suite, stateful
+from patchworks_mock.contract import boundaries, properties, report, schema_suite, stateful
 from patchworks_mock.contract.api import Api
 from patchworks_mock.contract.expectations import Violation
 from patchworks_mock.contract.hypothesis_runs import example_note
@@ -121,6 +121,15 @@ def _property_result(prop: properties.Property, ctx: properties.Context) -> repo
     base = {"suite": "properties", "operation": prop.operation, "check": prop.name}
     try:
         prop.check(ctx)
+    except boundaries.Assumption as exc:
+        return report.Result(
+            **base,
+            status=report.ASSUMPTION,
+            message=exc.message,
+            curl=exc.curl(ctx.target.api_key),
+            expected=exc.expected,
+            actual=exc.actual(),
+        )
     except Violation as exc:
         return report.Result(
             **base,
