@@ -123,17 +123,18 @@ class Case:
     shown: str  # the value in a message
 
 
-def _text(ctx: Context, length: int) -> str:
+def _text(ctx: Context, length: int, fill: str) -> str:
     """A string of `length` characters under the run's prefix (when it fits)."""
     prefix = ctx.ledger.prefix if length > len(ctx.ledger.prefix) else ""
-    return prefix + "x" * (length - len(prefix))
+    return prefix + fill * (length - len(prefix))
 
 
 def cases(ctx: Context, limit: Limit) -> list[Case]:
     """The values at the boundary (accepted) and just past it (refused)."""
     bound = limit.bound
     if limit.keyword == "maxLength":
-        at, past = _text(ctx, bound), _text(ctx, bound + 1)
+        # past: other letters, so that even cut to the limit it differs from the value before
+        at, past = _text(ctx, bound, "x"), _text(ctx, bound + 1, "y")
         return [
             Case(at, True, f"a string of {bound} characters"),
             Case(f"  {at}  ", True, f"a string of {bound} characters and surrounding spaces"),
@@ -322,15 +323,23 @@ def check_body_limit(ctx: Context, limit: Limit) -> None:
         expect(
             after == before,
             f"{limit.field}={case.shown} was refused, yet it changed the {operation.what}: "
-            f"{_short(before)} before, {_short(after)} after",
+            f"{_changes(before, after)}",
             response,
             "a refused request changes nothing",
         )
 
 
-def _short(value: object, limit: int = 200) -> str:
+def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _changes(before: Any, after: Any) -> str:
+    """`name 'a…' -> 'b…'` for each top-level field that changed, else both values."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+        return "; ".join(f"{k} {_short(before.get(k))} -> {_short(after.get(k))}" for k in keys)
+    return f"{_short(before)} -> {_short(after)}"
 
 
 def _query_package(ctx: Context) -> str | None:
@@ -369,7 +378,8 @@ def _all(checks: Iterable[Callable[[], None]]) -> None:
     if failures:
         first = failures[0]
         if len(failures) > 1:
-            first.message += f" (and {len(failures) - 1} more limits of this operation)"
+            more = len(failures) - 1
+            first.message += f" (and {more} more limit{'s' if more > 1 else ''} of this operation)"
         raise first
 
 
