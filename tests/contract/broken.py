@@ -380,3 +380,27 @@ def long_name_stored_despite_422(app):
         return status, body
 
     return Rewriting(RewritingRequest(app, cut), answer)
+
+
+def untrimmed_length_refused(app):
+    """A name of 255 characters plus surrounding spaces is refused: counted before trimming."""
+
+    def rewrite(method, path, query, body):
+        name = body.get("name") if isinstance(body, dict) else None
+        if _names_package(method, path) and isinstance(name, str) and len(name) > 255:
+            body["name"] = name.strip().ljust(len(name), "x")
+        return query, body
+
+    return RewritingRequest(app, rewrite)
+
+
+def notes_column_too_short(app):
+    """Notes are cut to 250 characters (a column too narrow): valid notes are not kept."""
+
+    def rewrite(method, path, query, body):
+        notes = body.get("notes") if isinstance(body, dict) else None
+        if _names_package(method, path) and isinstance(notes, str):
+            body["notes"] = notes.strip()[:250]
+        return query, body
+
+    return RewritingRequest(app, rewrite)

@@ -95,6 +95,8 @@ VARIANTS = [
             broken.priority_clamped,
             broken.page_zero_as_first,
             broken.long_name_stored_despite_422,
+            broken.untrimmed_length_refused,
+            broken.notes_column_too_short,
         )
     ),
 ]

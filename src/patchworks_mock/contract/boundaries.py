@@ -313,9 +313,9 @@ def check_body_limit(ctx: Context, limit: Limit) -> None:
             kept = operation.kept(response, after, limit.field)
             expect(
                 kept == _expected(case.value),
-                f"{limit.field}={case.shown} was accepted but kept as {_short(kept)}",
+                f"{limit.field}={case.shown} was accepted but kept as {_brief(kept)}",
                 response,
-                f"{limit.field} kept as sent (trimmed): {_short(_expected(case.value))}",
+                f"{limit.field} kept as sent (trimmed): {_brief(_expected(case.value))}",
             )
             continue
         if not _refused(response, limit.field):
@@ -332,6 +332,13 @@ def check_body_limit(ctx: Context, limit: Limit) -> None:
 def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _brief(value: object) -> str:
+    """A long string by its length (what a limit is about), anything else as it is."""
+    if isinstance(value, str) and len(value) > 40:
+        return f"a string of {len(value)} characters ({value[:20]!r}…)"
+    return repr(value)
 
 
 def _changes(before: Any, after: Any) -> str:
