@@ -118,6 +118,8 @@ def load_limits(path: Path = PACKAGES_SPEC) -> list[Limit]:
 
 @dataclass(frozen=True)
 class Case:
+    """One value tried at a limit, whether the contract accepts it, and how a message names it."""
+
     value: object
     accepted: bool  # True: at the boundary; False: past it
     shown: str  # the value in a message
