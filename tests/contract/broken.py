@@ -404,3 +404,16 @@ def notes_column_too_short(app):
         return query, body
 
     return RewritingRequest(app, rewrite)
+
+
+def name_length_in_bytes(app):
+    """A name's length is counted in UTF-8 bytes: 255 characters with an é in them are refused."""
+
+    def rewrite(method, path, query, body):
+        name = body.get("name") if isinstance(body, dict) else None
+        too_long = isinstance(name, str) and len(name.strip().encode()) > 255
+        if _names_package(method, path) and too_long:
+            body["name"] = name.strip().ljust(256, "x")
+        return query, body
+
+    return RewritingRequest(app, rewrite)

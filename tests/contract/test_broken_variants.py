@@ -97,6 +97,7 @@ VARIANTS = [
             broken.long_name_stored_despite_422,
             broken.untrimmed_length_refused,
             broken.notes_column_too_short,
+            broken.name_length_in_bytes,
         )
     ),
 ]
