@@ -127,7 +127,7 @@ def test_the_mock_passes_and_read_only_runs_only_the_query_limits() -> None:
         (broken.long_name_stored_despite_422, {CREATE, UPDATE}, "was refused, yet it changed"),
         (broken.untrimmed_length_refused, {CREATE, UPDATE}, "and surrounding spaces is within"),
         (broken.notes_column_too_short, {CREATE, UPDATE}, "was accepted but kept as"),
-        (broken.name_length_in_bytes, {CREATE, UPDATE}, "255 characters, some é is within"),
+        (broken.name_length_in_bytes, {CREATE, UPDATE}, "255 characters (é among them) is within"),
     ],
     ids=lambda value: getattr(value, "__name__", None),
 )

@@ -141,7 +141,7 @@ def cases(ctx: Context, limit: Limit) -> list[Case]:
             Case(at, True, f"a string of {bound} characters"),
             Case(f"  {at}  ", True, f"a string of {bound} characters and surrounding spaces"),
             # Laravel's max counts characters (mb_strlen), as JSON Schema does, not bytes
-            Case(_text(ctx, bound, "é"), True, f"a string of {bound} characters, some é"),
+            Case(_text(ctx, bound, "é"), True, f"a string of {bound} characters (é among them)"),
             Case(past, False, f"a string of {bound + 1} characters"),
         ]
     step = -1 if limit.keyword == "minimum" else 1
