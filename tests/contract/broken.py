@@ -246,3 +246,174 @@ def second_version_of_flow_accepted(app):
         return add_version
 
     return _patch(app, "add_version", make)
+
+
+# -- repaired input --------------------------------------------------------------------------
+# Each accepts input the contract refuses by "repairing" it before the mock sees it (the mock's
+# own validation then finds nothing wrong), as a server that clamps or truncates would.
+
+
+class RewritingRequest:
+    """ASGI wrapper: `rewrite(method, path, query, body) -> (query, body)` before the app."""
+
+    def __init__(self, app, rewrite) -> None:
+        self.app = app
+        self.state = app.state
+        self.rewrite = rewrite
+
+    async def __call__(self, scope, receive, send) -> None:
+        from urllib.parse import parse_qsl, urlencode  # here: this section is appended
+
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw, more = b"", True
+        while more:
+            message = await receive()
+            raw += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        query, body = self.rewrite(scope["method"], scope["path"], query, body)
+        if isinstance(body, dict):
+            raw = json.dumps(body).encode()
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        scope = {**scope, "headers": headers, "query_string": urlencode(query).encode()}
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _cut(body, field: str) -> bool:
+    """Cut `body[field]` to 255 characters once trimmed; whether it was longer."""
+    value = body.get(field) if isinstance(body, dict) else None
+    if not isinstance(value, str) or len(value.strip()) <= 255:
+        return False
+    body[field] = value.strip()[:255]
+    return True
+
+
+def _names_package(method: str, path: str) -> bool:
+    """A create or an update of a package: the requests that take a name and notes."""
+    return (method == "POST" and path == "/api/v1/packages") or (
+        method == "PUT" and _is_package(path)
+    )
+
+
+def _truncating(app, field: str):
+    def rewrite(method, path, query, body):
+        if _names_package(method, path):
+            _cut(body, field)
+        return query, body
+
+    return RewritingRequest(app, rewrite)
+
+
+def name_truncated(app):
+    """A package name longer than 255 characters is cut to 255 and accepted."""
+    return _truncating(app, "name")
+
+
+def notes_truncated(app):
+    """Notes longer than 255 characters are cut to 255 and accepted."""
+    return _truncating(app, "notes")
+
+
+def priority_clamped(app):
+    """A flow version's priority outside 1..100 is clamped into it and accepted."""
+
+    def rewrite(method, path, query, body):
+        priority = body.get("priority") if isinstance(body, dict) else None
+        if method == "POST" and "/flow-versions/" in path and isinstance(priority, int):
+            body["priority"] = min(max(body["priority"], 1), 100)
+        return query, body
+
+    return RewritingRequest(app, rewrite)
+
+
+def _query_rewriting(app, field: str, repair: Callable[[int], int]):
+    def rewrite(method, path, query, body):
+        repaired = []
+        for key, value in query:
+            if key == field and value.strip().lstrip("+-").isdigit():
+                value = str(repair(int(value)))
+            repaired.append((key, value))
+        return repaired, body
+
+    return RewritingRequest(app, rewrite)
+
+
+def page_zero_as_first(app):
+    """`page` below 1 is read as page 1 instead of refused."""
+    return _query_rewriting(app, "page", lambda page: max(page, 1))
+
+
+def per_page_clamped(app):
+    """`per_page` above 100 is clamped to 100 (differs from api-notes' decision, not a fact)."""
+    return _query_rewriting(app, "per_page", lambda per_page: min(per_page, 100))
+
+
+def long_name_stored_despite_422(app):
+    """A name over 255 characters answers 422, yet is stored cut to 255 (create and update)."""
+    refused: list[bool] = []
+
+    def cut(method, path, query, body):
+        if _names_package(method, path):
+            refused.append(_cut(body, "name"))
+        return query, body
+
+    def answer(method, path, status, body):
+        if _names_package(method, path) and refused and refused.pop():
+            message = "The name field must not be greater than 255 characters."
+            return 422, {"message": message, "errors": {"name": [message]}}
+        return status, body
+
+    return Rewriting(RewritingRequest(app, cut), answer)
+
+
+def untrimmed_length_refused(app):
+    """A name of 255 characters plus surrounding spaces is refused: counted before trimming."""
+
+    def rewrite(method, path, query, body):
+        name = body.get("name") if isinstance(body, dict) else None
+        if _names_package(method, path) and isinstance(name, str) and len(name) > 255:
+            body["name"] = name.strip().ljust(len(name), "x")
+        return query, body
+
+    return RewritingRequest(app, rewrite)
+
+
+def notes_column_too_short(app):
+    """Notes are cut to 250 characters (a column too narrow): valid notes are not kept."""
+
+    def rewrite(method, path, query, body):
+        notes = body.get("notes") if isinstance(body, dict) else None
+        if _names_package(method, path) and isinstance(notes, str):
+            body["notes"] = notes.strip()[:250]
+        return query, body
+
+    return RewritingRequest(app, rewrite)
+
+
+def name_length_in_bytes(app):
+    """A name's length is counted in UTF-8 bytes: 255 characters with an é in them are refused."""
+
+    def rewrite(method, path, query, body):
+        name = body.get("name") if isinstance(body, dict) else None
+        too_long = isinstance(name, str) and len(name.strip().encode()) > 255
+        if _names_package(method, path) and too_long:
+            body["name"] = name.strip().ljust(256, "x")
+        return query, body
+
+    return RewritingRequest(app, rewrite)

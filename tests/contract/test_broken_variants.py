@@ -86,6 +86,20 @@ VARIANTS = [
         {"suites": ("stateful",), "max_examples": 25},
         "model_based_sequence",
     ),
+    # -- repaired input (boundaries) --
+    *(
+        (defect, {"suites": PROPS, "properties": ("limits_enforced",)}, "limits_enforced")
+        for defect in (
+            broken.name_truncated,
+            broken.notes_truncated,
+            broken.priority_clamped,
+            broken.page_zero_as_first,
+            broken.long_name_stored_despite_422,
+            broken.untrimmed_length_refused,
+            broken.notes_column_too_short,
+            broken.name_length_in_bytes,
+        )
+    ),
 ]
 
 

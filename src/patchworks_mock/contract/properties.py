@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from hypothesis import strategies as st
 
+from patchworks_mock.contract import boundaries
 from patchworks_mock.contract.api import OPERATIONS, Api, QueryValue, label
 from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
 from patchworks_mock.contract.hypothesis_runs import check_all
@@ -489,4 +490,5 @@ PROPERTIES = [
         Property("auth_enforced", f"{method} {path}", (), auth_check(op, method, path))
         for op, method, path in OPERATIONS
     ),
+    *(Property(*entry) for entry in boundaries.CHECKS),
 ]

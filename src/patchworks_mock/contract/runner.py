@@ -27,7 +27,7 @@ from typing import TextIO
 import httpx
 
 from patchworks_mock.cli_common import USAGE_ERROR
-from patchworks_mock.contract import properties, report, schema_suite, stateful
+from patchworks_mock.contract import boundaries, properties, report, schema_suite, stateful
 from patchworks_mock.contract.api import OPERATIONS, Api
 from patchworks_mock.contract.expectations import Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
@@ -142,6 +142,17 @@ def _attempt(prop: properties.Property, ctx: properties.Context) -> Attempt:
     base = {"suite": "properties", "operation": prop.operation, "check": prop.name}
     try:
         prop.check(ctx)
+    except boundaries.Assumption as exc:
+        return Attempt(
+            report.Result(
+                **base,
+                status=report.ASSUMPTION,
+                message=exc.message,
+                curl=exc.curl(ctx.target.api_key),
+                expected=exc.expected,
+                actual=exc.actual(),
+            )
+        )
     except Violation as exc:
         response = exc.response
         status = response.status_code if response is not None else 0
