@@ -277,7 +277,7 @@ def _scalar(
         text = _substitute(raw, place, environ)
         if action.metavar and str(action.metavar).startswith("PATH") and text != "-":
             text = str(config.path.parent / text)
-    elif number is not None and isinstance(raw, number) and not isinstance(raw, bool):
+    elif _fits(raw, number):
         text = str(raw)
     else:
         wanted = "a whole number" if number is int else "a number" if number else "a string"
@@ -305,6 +305,13 @@ def _number_kind(convert: object) -> type | None:
     except Exception:  # a callable whose hints cannot be read takes strings
         return None
     return made if made in (int, float) else None
+
+
+def _fits(raw: Any, number: type | None) -> bool:
+    """Whether a TOML number may stand for the flag's text: whole for int, any for float."""
+    if isinstance(raw, bool) or number is None:
+        return False
+    return isinstance(raw, int) or (number is float and isinstance(raw, float))
 
 
 def _substitute(text: str, place: str, environ: Mapping[str, str]) -> str:
