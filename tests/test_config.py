@@ -379,7 +379,32 @@ def test_config_and_no_config_together_are_refused(repo, parsed, capsys) -> None
     assert "not allowed with argument" in one_error_line(capsys.readouterr().err)
 
 
+def test_config_without_a_path_is_refused_by_the_parser(repo, parsed, capsys) -> None:
+    write(repo / "patchworks-mock.toml", "[serve]\nport = 9001\n")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--config"])
+    assert stopped.value.code == 2
+    assert "expected one argument" in one_error_line(capsys.readouterr().err)
+
+
+def test_a_refused_flag_stays_one_line_with_a_file(repo, parsed, capsys) -> None:
+    write(repo / "patchworks-mock.toml", "[serve]\nport = 9001\n")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["serve", "--port", "x"])
+    assert stopped.value.code == 2
+    assert "'x' is not a port" in one_error_line(capsys.readouterr().err)
+
+
 # Help texts, and the project's own runs
+
+
+def test_help_shows_the_file_and_its_defaults(repo, capsys) -> None:
+    path = write(repo / "patchworks-mock.toml", "[serve]\nport = 9001\n")
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--help"])
+    out = "".join(capsys.readouterr().out.split())  # the help wraps long paths anywhere
+    assert "(default:9001)" in out
+    assert f"Defaultsfrom{path}." in out
 
 
 @pytest.mark.parametrize(

@@ -375,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config.apply(settings, root, os.environ)
     except config.ConfigError as exc:
         return fail(str(exc))
-    if settings is not None:
-        print(f"patchworks-mock: defaults from {settings.describe()}", file=sys.stderr)
     args = root.parse_args(arguments)
+    if settings is not None:  # after the parse: a refused flag stays one line
+        print(f"patchworks-mock: defaults from {settings.describe()}", file=sys.stderr)
     return cast(int, args.handler(args))

@@ -99,6 +99,7 @@ def chosen(argv: Sequence[str]) -> tuple[str | None, bool]:
             skip = True
         elif token == "--config":
             path = next(tokens, None)
+            skip = skip or path is None  # nothing named: argparse refuses the line
         elif token.startswith("--config="):
             path = token.partition("=")[2]
     return path, skip
@@ -170,8 +171,12 @@ def command_parsers(
 def apply(config: Config, root: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
     """Make the file's values the defaults of the commands' parsers, each checked as its flag
     would be; the flags given still win. Raises ConfigError for the first wrong table, key or
-    value."""
+    value. Each command's help then says where its defaults came from."""
     parsers = command_parsers(root)
+    for parser in (root, *parsers.values()):
+        parser.epilog = " ".join(
+            filter(None, (parser.epilog, f"Defaults from {config.describe()}."))
+        )
     for command, table in _leaf_tables(config, config.tables, (), parsers):
         parser = parsers[command]
         options = _options(parser)
