@@ -19,18 +19,12 @@ from patchworks_mock import (
     server,
     uvicorn_internals,
 )
-from patchworks_mock.cli_common import (
-    MOCK_KEY_VARIABLE,
-    USAGE_ERROR,
-    fail,
-    positive,
-    whole_number,
-)
+from patchworks_mock.cli_common import MOCK_KEY_VARIABLE, USAGE_ERROR, fail, positive, whole_number
 from patchworks_mock.contract import command as check_command
 from patchworks_mock.documents import commands as fixture_commands
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 
-API_KEY_VARIABLE = MOCK_KEY_VARIABLE
+API_KEY_VARIABLE = MOCK_KEY_VARIABLE  # the keys `serve` accepts
 
 
 def _port(text: str) -> int:
