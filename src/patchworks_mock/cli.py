@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import NoReturn, cast
 
-from patchworks_mock import bundled, faults, fixtures, request_journal, server, uvicorn_internals
-from patchworks_mock.cli_common import USAGE_ERROR, fail, positive, whole_number
+from patchworks_mock import (
+    bundled,
+    config,
+    faults,
+    fixtures,
+    request_journal,
+    server,
+    uvicorn_internals,
+)
+from patchworks_mock.cli_common import MOCK_KEY_VARIABLE, USAGE_ERROR, fail, positive, whole_number
 from patchworks_mock.contract import command as check_command
 from patchworks_mock.documents import commands as fixture_commands
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 
-API_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"
+API_KEY_VARIABLE = MOCK_KEY_VARIABLE  # the keys `serve` accepts
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    port = whole_number(text)
+    if port is None or port > 65535:
+        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a port (0 to 65535)")
+    return port
 
 
 def _latency(text: str) -> tuple[int, int]:
@@ -187,6 +205,24 @@ def parser() -> argparse.ArgumentParser:
     root: argparse.ArgumentParser = _Parser(
         prog="patchworks-mock",
         description="A stateful mock of the Patchworks Packages API.",
+        epilog=f"Defaults for every command's flags come from {config.FILE_NAME}, else from "
+        f"[tool.patchworks-mock] in {config.PYPROJECT}, in this directory or a parent up to "
+        "the repository root; flags and the environment win over the file. "
+        "See the README's 'Configuration'.",
+        allow_abbrev=False,  # --config is read before the parse, whole
+    )
+    files = root.add_mutually_exclusive_group()
+    files.add_argument(
+        "--config",
+        metavar="PATH",
+        help=f"read defaults from this file (a {config.FILE_NAME}, or a {config.PYPROJECT} "
+        "with a [tool.patchworks-mock] table) instead of looking for one; give it before the "
+        "command",
+    )
+    files.add_argument(
+        "--no-config",
+        action="store_true",
+        help="read no configuration file; give it before the command",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
@@ -199,7 +235,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=8000,
         help="port to listen on; 0 picks a free one (default: %(default)s)",
     )
@@ -324,7 +360,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if getattr(args, "port", 0) is not None and not 0 <= getattr(args, "port", 0) <= 65535:
-        return fail(f"--port must be between 0 and 65535, not {args.port}")
+    """Run a command; its defaults come from a configuration file when there is one."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    root = parser()
+    try:
+        settings = config.load(arguments, Path.cwd())
+        if settings is not None:
+            config.apply(settings, root, os.environ)
+    except config.ConfigError as exc:
+        return fail(str(exc))
+    args = root.parse_args(arguments)
+    if settings is not None:  # after the parse: a refused flag stays one line
+        print(f"patchworks-mock: defaults from {settings.describe()}", file=sys.stderr)
     return cast(int, args.handler(args))

@@ -7,6 +7,11 @@ import sys
 
 USAGE_ERROR = 2
 
+# Two variables, two roles: the keys a mock accepts (`serve`), and the key sent to a server
+# under test or read from (`check --url`, `fixtures export`).
+MOCK_KEY_VARIABLE = "PATCHWORKS_MOCK_API_KEY"
+TARGET_KEY_VARIABLE = "PATCHWORKS_API_KEY"
+
 
 def fail(message: str) -> int:
     """Say what is wrong in one line on stderr; the caller returns this exit code."""

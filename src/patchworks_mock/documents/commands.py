@@ -12,7 +12,7 @@ import sys
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from patchworks_mock.cli_common import USAGE_ERROR, fail
+from patchworks_mock.cli_common import TARGET_KEY_VARIABLE, USAGE_ERROR, fail
 from patchworks_mock.documents import export
 from patchworks_mock.documents.checking import FixtureError, UnreadableFixture, problems
 from patchworks_mock.documents.generate import check_sizes, generate
@@ -121,11 +121,14 @@ def export_command(args: argparse.Namespace) -> int:
         return fail(f"--url must be an http(s) URL such as http://127.0.0.1:8000, not {args.url!r}")
     if args.timeout <= 0:
         return fail(f"--timeout must be a positive number of seconds, not {args.timeout}")
+    key = args.api_key or os.environ.get(TARGET_KEY_VARIABLE)
+    if not key:
+        return fail(f"export needs --api-key KEY (or ${TARGET_KEY_VARIABLE})")
     progress = _Progress(sys.stderr)
     try:
         document = export.export(
             args.url,
-            args.api_key,
+            key,
             timeout=args.timeout,
             progress=lambda page, pages: progress("pages", page, pages),
         )
@@ -199,7 +202,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--url", required=True, help="the server's base URL, e.g. https://core.wearepatchworks.com"
     )
     capture.add_argument(
-        "--api-key", required=True, metavar="KEY", help="sent as 'Authorization: KEY'"
+        "--api-key",
+        metavar="KEY",
+        help=f"sent as 'Authorization: KEY' (default: ${TARGET_KEY_VARIABLE})",
     )
     capture.add_argument(
         "--timeout",
