@@ -169,6 +169,37 @@ def test_a9_importing_a_module_changes_no_warning_filter_and_prints_no_notice(mo
     assert "starlette.testclient" not in result.stderr, f"A9: a notice is printed; {UPDATE}"
 
 
+def test_a9_connexion_still_gives_its_notices_on_import_and_only_there():
+    # Without the quiet import, connexion's import gives its dependencies' notices: if it no
+    # longer does, A9's filters are dead and should go; if it warns elsewhere, A9 must follow.
+    bare = subprocess.run(
+        [sys.executable, "-W", "always", "-c", "import connexion"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    notices = re.findall(r"^(\S+):\d+: (\w+Warning)", bare.stderr, re.M)
+    assert notices, f"A9: importing connexion gives no notice any more; {UPDATE}"
+    places = {(Path(path).parent.name, Path(path).name, kind) for path, kind in notices}
+    expected = {
+        ("apps", "abstract.py", "StarletteDeprecationWarning"),  # httpx in starlette.testclient
+        ("connexion", "json_schema.py", "DeprecationWarning"),  # RefResolver, RefResolutionError
+    }
+    assert places == expected, f"A9: connexion's import warns elsewhere now: {places}; {UPDATE}"
+    # Through the quiet import, nothing warns: not the import, the app, nor a request.
+    script = (
+        "from patchworks_mock.app import create_app;"
+        "from starlette.testclient import TestClient;"  # imported by connexion, quietly
+        "answer = TestClient(create_app()).get("
+        "'/api/v1/packages', headers={'Authorization': 'patchworks-mock-key'});"
+        "assert answer.status_code == 200, answer.status_code"
+    )
+    quiet = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, check=False
+    )
+    assert quiet.returncode == 0 and not quiet.stderr, f"A9: {quiet.stderr}; {UPDATE}"
+
+
 def test_a9_only_the_app_and_the_internals_import_connexion_at_module_level():
     # Any other module would import connexion before connexion_internals could quiet it.
     package = Path(connexion_internals.__file__).parent

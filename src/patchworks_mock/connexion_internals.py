@@ -39,8 +39,12 @@ A7. Security: `AbstractSecurityHandler._generic_check(func, exception_msg)` turn
 A8. `connexion.json_schema.Draft4RequestValidator` is jsonschema's Draft 4 validator as Connexion
     validates requests with it (`nullable`, `x-nullable`, defaults): the mock's validators word
     their refusals from its errors, so that they refuse exactly what Connexion would.
-A9. Importing connexion imports `starlette.testclient`, which warns about httpx; the warning is
-    silenced for that import only, and nobody else's warning filters change.
+A9. Importing connexion is where all its dependencies' notices are given: `starlette.testclient`
+    warns about httpx, and `connexion.json_schema` takes jsonschema's deprecated `RefResolver`
+    and `RefResolutionError` at module level (three DeprecationWarnings, jsonschema >= 4.18).
+    Nothing Connexion does later (adding the APIs, serving) warns. Both are silenced for that
+    import only, and nobody else's warning filters change, so a user's test run with `-W error`
+    passes and shows none of them.
 A10. Routing: `RoutingMiddleware.__call__` routes with its Starlette router on the decoded
     `scope["path"]`, which redirects a path with a final slash to the path without it, and
     passes a path no route matches to the next layer unrouted, with `operation_id` None in
@@ -59,6 +63,7 @@ from functools import cached_property
 
 with warnings.catch_warnings():  # A9
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"connexion\.json_schema")
     import connexion  # noqa: F401  (imported here first, under the filter above)
 
 from connexion.context import context, operation
