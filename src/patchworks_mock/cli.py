@@ -6,6 +6,7 @@ import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import fields, replace
+from importlib import metadata
 from typing import NoReturn, cast
 
 from patchworks_mock import bundled, faults, fixtures, request_journal, server, uvicorn_internals
@@ -176,6 +177,28 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed package's version (pyproject's, the one place it is written),
+    looked up only when asked, as the lookup takes tens of milliseconds."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        try:
+            installed = metadata.version("patchworks-mock")
+        except metadata.PackageNotFoundError:
+            installed = "(not installed: no version)"
+        print(f"patchworks-mock {installed}")  # data, on stdout
+        parser.exit()
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a refused option as one line (`patchworks-mock: error: ...`), exit 2."""
 
@@ -188,6 +211,7 @@ def parser() -> argparse.ArgumentParser:
         prog="patchworks-mock",
         description="A stateful mock of the Patchworks Packages API.",
     )
+    root.add_argument("--version", action=_Version)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "serve",
