@@ -9,7 +9,15 @@ from dataclasses import fields, replace
 from importlib import metadata
 from typing import NoReturn, cast
 
-from patchworks_mock import bundled, faults, fixtures, request_journal, server, uvicorn_internals
+from patchworks_mock import (
+    bundled,
+    faults,
+    fixtures,
+    logs,
+    request_journal,
+    server,
+    uvicorn_internals,
+)
 from patchworks_mock.cli_common import USAGE_ERROR, fail, positive, whole_number
 from patchworks_mock.contract import command as check_command
 from patchworks_mock.documents import commands as fixture_commands
@@ -143,27 +151,33 @@ def serve(args: argparse.Namespace) -> int:
         return fail(str(exc))
     base = server.base_url(sock)
     store = app.state.store
-    print(f"patchworks-mock serving {args.fixtures}", flush=True)
+    banner = [f"patchworks-mock serving {args.fixtures}"]
     if args.state_file:
-        print(f"  state kept in {args.state_file} (loaded from there if it existed)")
-    print(
+        banner.append(f"  state kept in {args.state_file} (loaded from there if it existed)")
+    banner += [
         f"  {len(store.packages)} packages, {len(store.flow_versions)} flow versions, "
-        f"{len(store.virtual_environments)} virtual environments"
-    )
-    print(f"  API:        {base}/api/v1/packages")
-    print(f"  Swagger UI: {base}/ui/")
-    print(f"  Admin:      {base}/__mock__/ui/")
+        f"{len(store.virtual_environments)} virtual environments",
+        f"  API:        {base}/api/v1/packages",
+        f"  Swagger UI: {base}/ui/",
+        f"  Admin:      {base}/__mock__/ui/",
+    ]
     if keys:
-        print(f"  API keys:   {len(keys)} given (send one as 'Authorization: <key>')")
+        banner.append(f"  API keys:   {len(keys)} given (send one as 'Authorization: <key>')")
     else:
-        print(f"  API key:    {DEVELOPMENT_KEY}  (send it as 'Authorization: {DEVELOPMENT_KEY}')")
-    print("Press Ctrl-C to stop.", flush=True)
-    # Access lines are logged at "info"; below that, uvicorn need not format them at all.
-    access_log = args.log_level in ("info", "debug")
+        banner.append(
+            f"  API key:    {DEVELOPMENT_KEY}  (send it as 'Authorization: {DEVELOPMENT_KEY}')"
+        )
+    banner.append("Press Ctrl-C to stop.")
+    logs.configure(args.log_format, args.log_level)
+    for line in banner:
+        logs.BANNER.info(line)
+    # Request lines are logged at "info"; below that, the layer that writes them is left out.
+    logged = args.log_level in ("info", "debug")
     config = uvicorn.Config(
-        app,
+        logs.RequestLines(app) if logged else app,
+        log_config=None,  # logs.configure's
         log_level=args.log_level,
-        access_log=access_log,
+        access_log=False,  # logs.RequestLines writes the request lines
         lifespan="on",
         http=server.protocol(app, args.header_timeout),
     )
@@ -173,7 +187,7 @@ def serve(args: argparse.Namespace) -> int:
         sock.close()
         if args.state_file:  # the last connection folds the WAL in and removes it
             app.state.store.durability.close()
-    print("patchworks-mock stopped.", flush=True)
+    logs.BANNER.info("patchworks-mock stopped.")
     return 0
 
 
@@ -340,6 +354,14 @@ def parser() -> argparse.ArgumentParser:
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
         help="server log level; 'info' logs one line per request (default: %(default)s)",
+    )
+    run.add_argument(
+        "--log-format",
+        default="text",
+        choices=logs.FORMATS,
+        help="log lines (all on stderr) as text, or as JSON objects one a line: time, level, "
+        "message, and for a request method, path, query, status, ms, and key and sandbox (short "
+        "hashes of the credential, never the credential) (default: %(default)s)",
     )
     run.set_defaults(handler=serve)
     fixture_commands.register(commands)
