@@ -1,4 +1,4 @@
-"""One smoke test per assumption of `connexion_internals.py` (A1..A10): when an upgrade of
+"""One smoke test per assumption of `connexion_internals.py` (A1..A11): when an upgrade of
 Connexion or Starlette breaks one, its test fails and names it."""
 
 import asyncio
@@ -19,7 +19,7 @@ from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from starlette.testclient import TestClient
 
-from patchworks_mock import connexion_internals
+from patchworks_mock import bundled, connexion_internals
 from patchworks_mock.app import create_app
 from patchworks_mock.instance import DEVELOPMENT_KEY
 
@@ -225,3 +225,30 @@ def test_a10_routing_routes_the_decoded_path_and_passes_unknown_ones_on():
     unknown = client.get("/api/v1/nothing-here")
     assert unknown.status_code == 404, f"A10: unknown paths are no longer passed on; {UPDATE}"
     assert client.get("/api/v1/packages/1").status_code == 200
+
+
+def test_a11_connexion_serves_the_ui_one_server_of_its_base_path_which_the_mock_names():
+    from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
+    from connexion.resolver import Resolver
+
+    assert list(inspect.signature(SwaggerUIMiddleware.add_api).parameters)[:4] == [
+        "self",
+        "specification",
+        "base_path",
+        "arguments",
+    ], f"A11: SwaggerUIMiddleware.add_api takes other arguments; {UPDATE}"
+    assert "_spec_for_prefix" in vars(SwaggerUIAPI), (
+        f"A11: no SwaggerUIAPI._spec_for_prefix; {UPDATE}"
+    )
+    bare = ConnexionMiddleware(__name__, specification_dir=str(bundled.SPEC_DIR))
+    bare.add_api(bundled.PACKAGES_SPEC.name, resolver=Resolver(lambda _: lambda: None))
+    servers = TestClient(bare).get("/openapi.json").json()["servers"]
+    assert servers == [{"url": ""}], f"A11: Connexion serves other servers now: {servers}; {UPDATE}"
+    client = TestClient(create_app(), base_url="http://mock.test:8123")
+    for spec, url in [
+        ("/openapi.json", "http://mock.test:8123"),
+        ("/__mock__/openapi.json", "http://mock.test:8123/__mock__"),
+    ]:
+        served = client.get(spec).json()["servers"]
+        assert served == [{"url": url, "description": "this mock"}], f"A11: {served}; {UPDATE}"
+    assert "/openapi.json" in client.get("/ui/").text  # the UI reads its servers from there
