@@ -261,7 +261,7 @@ def test_a_clean_stop_folds_the_wal_into_the_file(tmp_path, stop):
     finally:
         process.send_signal(stop)
         process.wait(timeout=20)
-        rest = process.stdout.read()
+        rest = process.stderr.read()
         process.stderr.close()
     assert process.returncode == 0
     assert "patchworks-mock stopped." in rest
