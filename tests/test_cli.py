@@ -24,12 +24,12 @@ def start(*args, env=None):
         env={**os.environ, **(env or {})},
     )
     banner = []
-    for line in process.stdout:
+    for line in process.stderr:  # log lines, the banner with them, are on stderr
         banner.append(line)
         if line.startswith("Press Ctrl-C"):
             break
     else:
-        raise AssertionError(f"no banner: {banner} {process.stderr.read()}")
+        raise AssertionError(f"no banner: {banner} {process.stdout.read()}")
     url = next(line.split()[1] for line in banner if line.strip().startswith("API:"))
     return process, url.removesuffix("/api/v1/packages"), "".join(banner)
 
@@ -53,8 +53,8 @@ def test_serve_prints_where_and_how_then_serves_and_stops_cleanly():
         code, out, err = stop(process)
     assert code == 0
     assert "Traceback" not in err
-    assert '"GET /api/v1/packages HTTP/1.1" 200' in out + err  # one access-log line a request
-    assert "patchworks-mock stopped." in out
+    assert '"GET /api/v1/packages HTTP/1.1" 200 OK' in err  # one line a request
+    assert "patchworks-mock stopped." in err and out == ""  # stdout stays for data
 
 
 def test_serve_takes_keys_from_flags_or_the_environment():

@@ -1,4 +1,4 @@
-"""One smoke test per assumption of `connexion_internals.py` (A1..A10): when an upgrade of
+"""One smoke test per assumption of `connexion_internals.py` (A1..A11): when an upgrade of
 Connexion or Starlette breaks one, its test fails and names it."""
 
 import asyncio
@@ -19,7 +19,7 @@ from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from starlette.testclient import TestClient
 
-from patchworks_mock import connexion_internals
+from patchworks_mock import bundled, connexion_internals
 from patchworks_mock.app import create_app
 from patchworks_mock.instance import DEVELOPMENT_KEY
 
@@ -169,6 +169,37 @@ def test_a9_importing_a_module_changes_no_warning_filter_and_prints_no_notice(mo
     assert "starlette.testclient" not in result.stderr, f"A9: a notice is printed; {UPDATE}"
 
 
+def test_a9_connexion_still_gives_its_notices_on_import_and_only_there():
+    # Without the quiet import, connexion's import gives its dependencies' notices: if it no
+    # longer does, A9's filters are dead and should go; if it warns elsewhere, A9 must follow.
+    bare = subprocess.run(
+        [sys.executable, "-W", "always", "-c", "import connexion"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    notices = re.findall(r"^(\S+):\d+: (\w+Warning)", bare.stderr, re.M)
+    assert notices, f"A9: importing connexion gives no notice any more; {UPDATE}"
+    places = {(Path(path).parent.name, Path(path).name, kind) for path, kind in notices}
+    expected = {
+        ("apps", "abstract.py", "StarletteDeprecationWarning"),  # httpx in starlette.testclient
+        ("connexion", "json_schema.py", "DeprecationWarning"),  # RefResolver, RefResolutionError
+    }
+    assert places == expected, f"A9: connexion's import warns elsewhere now: {places}; {UPDATE}"
+    # Through the quiet import, nothing warns: not the import, the app, nor a request.
+    script = (
+        "from patchworks_mock.app import create_app;"
+        "from starlette.testclient import TestClient;"  # imported by connexion, quietly
+        "answer = TestClient(create_app()).get("
+        "'/api/v1/packages', headers={'Authorization': 'patchworks-mock-key'});"
+        "assert answer.status_code == 200, answer.status_code"
+    )
+    quiet = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, check=False
+    )
+    assert quiet.returncode == 0 and not quiet.stderr, f"A9: {quiet.stderr}; {UPDATE}"
+
+
 def test_a9_only_the_app_and_the_internals_import_connexion_at_module_level():
     # Any other module would import connexion before connexion_internals could quiet it.
     package = Path(connexion_internals.__file__).parent
@@ -194,3 +225,30 @@ def test_a10_routing_routes_the_decoded_path_and_passes_unknown_ones_on():
     unknown = client.get("/api/v1/nothing-here")
     assert unknown.status_code == 404, f"A10: unknown paths are no longer passed on; {UPDATE}"
     assert client.get("/api/v1/packages/1").status_code == 200
+
+
+def test_a11_connexion_serves_the_ui_one_server_of_its_base_path_which_the_mock_names():
+    from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
+    from connexion.resolver import Resolver
+
+    assert list(inspect.signature(SwaggerUIMiddleware.add_api).parameters)[:4] == [
+        "self",
+        "specification",
+        "base_path",
+        "arguments",
+    ], f"A11: SwaggerUIMiddleware.add_api takes other arguments; {UPDATE}"
+    assert "_spec_for_prefix" in vars(SwaggerUIAPI), (
+        f"A11: no SwaggerUIAPI._spec_for_prefix; {UPDATE}"
+    )
+    bare = ConnexionMiddleware(__name__, specification_dir=str(bundled.SPEC_DIR))
+    bare.add_api(bundled.PACKAGES_SPEC.name, resolver=Resolver(lambda _: lambda: None))
+    servers = TestClient(bare).get("/openapi.json").json()["servers"]
+    assert servers == [{"url": ""}], f"A11: Connexion serves other servers now: {servers}; {UPDATE}"
+    client = TestClient(create_app(), base_url="http://mock.test:8123")
+    for spec, url in [
+        ("/openapi.json", "http://mock.test:8123"),
+        ("/__mock__/openapi.json", "http://mock.test:8123/__mock__"),
+    ]:
+        served = client.get(spec).json()["servers"]
+        assert served == [{"url": url, "description": "this mock"}], f"A11: {served}; {UPDATE}"
+    assert "/openapi.json" in client.get("/ui/").text  # the UI reads its servers from there

@@ -27,13 +27,13 @@ def serve(state_file):
     """Start the mock on a free loopback port; its process and base URL."""
     process = subprocess.Popen(
         [COMMAND, "serve", "--port", "0", "--log-level", "warning", "--state-file", state_file],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,  # the banner, with the log lines
         text=True,
     )
     base = None
     deadline = time.monotonic() + 30
-    for line in process.stdout:
+    for line in process.stderr:
         if line.strip().startswith("API:"):
             base = line.split()[1].removesuffix("/api/v1/packages")
         if line.startswith("Press Ctrl-C") and base is not None:
@@ -47,7 +47,7 @@ def serve(state_file):
 def kill_9(process):
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
-    process.stdout.close()
+    process.stderr.close()
 
 
 def saved_names(state_file):
@@ -266,8 +266,8 @@ def test_a_clean_stop_folds_the_wal_into_the_file(tmp_path, stop):
     finally:
         process.send_signal(stop)
         process.wait(timeout=20)
-        rest = process.stdout.read()
-        process.stdout.close()
+        rest = process.stderr.read()
+        process.stderr.close()
     assert process.returncode == 0
     assert "patchworks-mock stopped." in rest
     assert not state_file.with_name("state.sqlite-wal").exists()

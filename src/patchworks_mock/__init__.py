@@ -3,7 +3,6 @@
 from typing import Any
 
 __all__ = ["create_app"]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
@@ -13,4 +12,8 @@ def __getattr__(name: str) -> Any:
         from patchworks_mock.app import create_app
 
         return create_app
+    if name == "__version__":  # written once, in pyproject.toml
+        from importlib import metadata
+
+        return metadata.version("patchworks-mock")
     raise AttributeError(f"module 'patchworks_mock' has no attribute {name!r}")

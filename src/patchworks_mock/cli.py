@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields, replace
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn, cast
 
@@ -15,6 +16,7 @@ from patchworks_mock import (
     config,
     faults,
     fixtures,
+    logs,
     request_journal,
     server,
     uvicorn_internals,
@@ -160,27 +162,33 @@ def serve(args: argparse.Namespace) -> int:
         return fail(str(exc))
     base = server.base_url(sock)
     store = app.state.store
-    print(f"patchworks-mock serving {args.fixtures}", flush=True)
+    banner = [f"patchworks-mock serving {args.fixtures}"]
     if args.state_file:
-        print(f"  state kept in {args.state_file} (loaded from there if it existed)")
-    print(
+        banner.append(f"  state kept in {args.state_file} (loaded from there if it existed)")
+    banner += [
         f"  {len(store.packages)} packages, {len(store.flow_versions)} flow versions, "
-        f"{len(store.virtual_environments)} virtual environments"
-    )
-    print(f"  API:        {base}/api/v1/packages")
-    print(f"  Swagger UI: {base}/ui/")
-    print(f"  Admin:      {base}/__mock__/ui/")
+        f"{len(store.virtual_environments)} virtual environments",
+        f"  API:        {base}/api/v1/packages",
+        f"  Swagger UI: {base}/ui/",
+        f"  Admin:      {base}/__mock__/ui/",
+    ]
     if keys:
-        print(f"  API keys:   {len(keys)} given (send one as 'Authorization: <key>')")
+        banner.append(f"  API keys:   {len(keys)} given (send one as 'Authorization: <key>')")
     else:
-        print(f"  API key:    {DEVELOPMENT_KEY}  (send it as 'Authorization: {DEVELOPMENT_KEY}')")
-    print("Press Ctrl-C to stop.", flush=True)
-    # Access lines are logged at "info"; below that, uvicorn need not format them at all.
-    access_log = args.log_level in ("info", "debug")
+        banner.append(
+            f"  API key:    {DEVELOPMENT_KEY}  (send it as 'Authorization: {DEVELOPMENT_KEY}')"
+        )
+    banner.append("Press Ctrl-C to stop.")
+    logs.configure(args.log_format, args.log_level)
+    for line in banner:
+        logs.BANNER.info(line)
+    # Request lines are logged at "info"; below that, the layer that writes them is left out.
+    logged = args.log_level in ("info", "debug")
     config = uvicorn.Config(
-        app,
+        logs.RequestLines(app) if logged else app,
+        log_config=None,  # logs.configure's
         log_level=args.log_level,
-        access_log=access_log,
+        access_log=False,  # logs.RequestLines writes the request lines
         lifespan="on",
         http=server.protocol(app, args.header_timeout),
     )
@@ -190,8 +198,30 @@ def serve(args: argparse.Namespace) -> int:
         sock.close()
         if args.state_file:  # the last connection folds the WAL in and removes it
             app.state.store.durability.close()
-    print("patchworks-mock stopped.", flush=True)
+    logs.BANNER.info("patchworks-mock stopped.")
     return 0
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed package's version (pyproject's, the one place it is written),
+    looked up only when asked, as the lookup takes tens of milliseconds."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        try:
+            installed = metadata.version("patchworks-mock")
+        except metadata.PackageNotFoundError:
+            installed = "(not installed: no version)"
+        print(f"patchworks-mock {installed}")  # data, on stdout
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -224,6 +254,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read no configuration file; give it before the command",
     )
+    root.add_argument("--version", action=_Version)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "serve",
@@ -352,6 +383,14 @@ def parser() -> argparse.ArgumentParser:
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
         help="server log level; 'info' logs one line per request (default: %(default)s)",
+    )
+    run.add_argument(
+        "--log-format",
+        default="text",
+        choices=logs.FORMATS,
+        help="log lines (all on stderr) as text, or as JSON objects one a line: time, level, "
+        "message, and for a request method, path, query, status, ms, and key and sandbox (short "
+        "hashes of the credential, never the credential) (default: %(default)s)",
     )
     run.set_defaults(handler=serve)
     fixture_commands.register(commands)

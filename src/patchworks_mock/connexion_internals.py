@@ -39,14 +39,25 @@ A7. Security: `AbstractSecurityHandler._generic_check(func, exception_msg)` turn
 A8. `connexion.json_schema.Draft4RequestValidator` is jsonschema's Draft 4 validator as Connexion
     validates requests with it (`nullable`, `x-nullable`, defaults): the mock's validators word
     their refusals from its errors, so that they refuse exactly what Connexion would.
-A9. Importing connexion imports `starlette.testclient`, which warns about httpx; the warning is
-    silenced for that import only, and nobody else's warning filters change.
+A9. Importing connexion is where all its dependencies' notices are given: `starlette.testclient`
+    warns about httpx, and `connexion.json_schema` takes jsonschema's deprecated `RefResolver`
+    and `RefResolutionError` at module level (three DeprecationWarnings, jsonschema >= 4.18).
+    Nothing Connexion does later (adding the APIs, serving) warns. Both are silenced for that
+    import only, and nobody else's warning filters change, so a user's test run with `-W error`
+    passes and shows none of them.
 A10. Routing: `RoutingMiddleware.__call__` routes with its Starlette router on the decoded
     `scope["path"]`, which redirects a path with a final slash to the path without it, and
     passes a path no route matches to the next layer unrouted, with `operation_id` None in
     its routing context (A6); the mock answers it 404. A path sent with an encoded slash
     (`%2F`) is passed on the same way: `/packages/1%2F` or
     `/packages/1%2Fcompare%2F2` must not name package 1 (a route's parameter has no slash).
+A11. Swagger UI's spec: `SwaggerUIMiddleware.add_api(specification, base_path=None,
+    arguments=None, **kwargs)` makes a `SwaggerUIAPI` (same arguments, and `default`) and mounts
+    its `router` at its `base_path`; the API serves `_spec_for_prefix(request)` as
+    `openapi.json` (and `.yaml`), a copy of the spec whose `servers` Connexion replaced with the
+    one base path it is mounted at (`[{"url": ""}]` for the Packages API, an empty entry in the
+    UI's server list). The mock names itself there instead: its URL as the request reached it,
+    with the base path.
 """
 
 from __future__ import annotations
@@ -59,6 +70,7 @@ from functools import cached_property
 
 with warnings.catch_warnings():  # A9
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"connexion\.json_schema")
     import connexion  # noqa: F401  (imported here first, under the filter above)
 
 from connexion.context import context, operation
@@ -71,7 +83,7 @@ from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIAPI, SwaggerUIMiddleware
 from connexion.security import ApiKeySecurityHandler, BearerSecurityHandler
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
@@ -104,20 +116,46 @@ PARAMS_SCOPE_KEY = "patchworks_mock.params"
 BODY_SCOPE_KEY = "patchworks_mock.body"
 
 
-# -- A1, A2: the middleware stack ------------------------------------------------------------
+# -- A1, A2, A11: the middleware stack -------------------------------------------------------------
+
+
+SERVER_DESCRIPTION = "this mock"
+
+
+class _SwaggerUIAPI(SwaggerUIAPI):  # type: ignore[misc]  # connexion is untyped
+    """One API's spec and UI, its spec naming the mock as its one server (A11)."""
+
+    def _spec_for_prefix(self, request: Request) -> dict[str, t.Any]:
+        spec: dict[str, t.Any] = super()._spec_for_prefix(request)
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        base_path = spec["servers"][0]["url"]
+        return {**spec, "servers": [{"url": origin + base_path, "description": SERVER_DESCRIPTION}]}
 
 
 class _SwaggerUI(SwaggerUIMiddleware):  # type: ignore[misc]  # connexion is untyped
-    """Connexion's Swagger UI without Starlette's trailing-slash retry (A2)."""
+    """Connexion's Swagger UI without Starlette's trailing-slash retry (A2), serving specs that
+    name the mock as their server (A11)."""
 
     def __init__(self, app: ASGIApp) -> None:
         super().__init__(app)
         self.router.redirect_slashes = False
 
-    def add_api(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().add_api(*args, **kwargs)
-        for mount in self.router.routes:  # one per API: its spec and UI routes
-            mount.app.redirect_slashes = False
+    def add_api(
+        self,
+        specification: t.Any,
+        base_path: str | None = None,
+        arguments: dict[str, t.Any] | None = None,
+        **kwargs: t.Any,
+    ) -> None:
+        api = _SwaggerUIAPI(
+            specification,
+            base_path=base_path,
+            arguments=arguments,
+            default=self.default_fn,
+            **kwargs,
+        )
+        api.router.redirect_slashes = False  # its spec and UI routes
+        self.router.mount(api.base_path, app=api.router)
 
 
 class _Routing(RoutingMiddleware):  # type: ignore[misc]  # connexion is untyped
@@ -139,7 +177,7 @@ _REPLACED = {SwaggerUIMiddleware: _SwaggerUI, RoutingMiddleware: _Routing}
 
 
 def middleware_stack(validate_responses: bool) -> list[type]:
-    """Connexion's default stack, in its order, without the idle layers (A1, A2, A10)."""
+    """Connexion's default stack, in its order, without the idle layers (A1, A2, A10, A11)."""
     idle = {LifespanMiddleware, *(() if validate_responses else (ResponseValidationMiddleware,))}
     return [
         _REPLACED.get(layer, layer)

@@ -13,7 +13,8 @@ Then Connexion's layers route and authenticate, and after them (before validatio
 4. `LowerCaseMediaType`: `Content-Type`'s media type in lower case, before Connexion reads it.
 
 Then Connexion validates, and `dispatch.Dispatch` calls the handler. The journal and the faults
-leave the mock's own endpoints (`/__mock__/...`) alone.
+leave the mock's own endpoints (`/__mock__/...`) alone. `serve` wraps all of it in
+`logs.RequestLines`, which logs a line per request.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patchworks_mock import credentials, errors, faults, instance, spec
+from patchworks_mock import credentials, errors, faults, instance, logs, spec
 from patchworks_mock.request_journal import BODY_LIMIT, SECRET_HEADERS, Recorded
 from patchworks_mock.responses import send_error
 from patchworks_mock.store import Store
@@ -159,6 +160,9 @@ class ChooseSandbox:
         sandbox = self.sandboxes.get(identity.name)
         if sandbox is None:
             sandbox = self._new_sandbox(identity)
+        note = logs.note_of(scope)
+        if note is not None:  # the request line names the sandbox by its credential's hash
+            note.sandbox = identity.token or credentials.authorization(scope)
         if scope["method"] not in READ_ONLY_METHODS:
             sandbox.own_store()
         return sandbox

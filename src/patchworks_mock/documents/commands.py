@@ -130,7 +130,7 @@ def export_command(args: argparse.Namespace) -> int:
             args.url,
             key,
             timeout=args.timeout,
-            progress=lambda page, pages: progress("pages", page, pages),
+            progress=lambda fetched, listed: progress("packages", fetched, listed),
         )
     except export.ExportError as exc:
         return fail(str(exc))

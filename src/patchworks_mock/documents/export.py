@@ -71,7 +71,8 @@ def fetch_packages(
     timeout: float = 30.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[dict]:
-    """Every package the server at `url` lists, with the export's includes, page by page."""
+    """Every package the server at `url` lists, with the export's includes, page by page;
+    after each page, `progress(packages so far, packages listed)` (for a terminal's counter)."""
     endpoint = f"{url.rstrip('/')}/api/v1/packages"
     headers = {"Authorization": api_key, "Accept": "application/json"}
     packages: list[dict] = []
@@ -83,12 +84,14 @@ def fetch_packages(
             try:
                 packages.extend(body["data"])
                 last_page = int(body["meta"]["last_page"])
-            except (KeyError, TypeError, ValueError):
+                listed = body["meta"].get("total")
+            except (KeyError, TypeError, ValueError, AttributeError):
                 raise ExportError(
                     f"GET {endpoint}: the answer is not a page of packages (no data/meta)"
                 ) from None
             if progress:
-                progress(page, last_page)
+                shown = listed if isinstance(listed, int) else len(packages)
+                progress(len(packages), max(shown, len(packages)))
             page += 1
     return packages
 
