@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from patchworks_mock.app import create_app
 from patchworks_mock.faults import PlannedFault
@@ -159,9 +160,10 @@ def test_workflows_are_runnable_as_copied(path: Path) -> None:
     install = step_named(job, "Install")
     assert '"$PATCHWORKS_MOCK"' in install["run"]
     # the example pins the release it documents; a version bump moves the pin too
-    pin = workflow["env"]["PATCHWORKS_MOCK"]
-    assert pin.endswith(f"@v{version('patchworks-mock')}"), pin
-    assert pin.startswith("patchworks-mock @ git+https://")
+    pin = Requirement(workflow["env"]["PATCHWORKS_MOCK"])
+    assert pin.name == "patchworks-mock"
+    assert pin.url is not None and pin.url.startswith("git+https://")
+    assert pin.url.endswith(f"@v{version('patchworks-mock')}"), pin.url
     upload = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert len(upload) == 1 and upload[0]["if"] == "always()"
     assert upload[0] is job["steps"][-1]
