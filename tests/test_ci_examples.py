@@ -69,7 +69,7 @@ def step_named(job: dict, start: str) -> dict:
 @dataclass
 class JobRun:
     """What happened to each step: its exit code, "uses" or "install" (would run, not run
-    here) or "skipped" (not run after a failure); and whether the job failed."""
+    here) or "skipped" (its `if:` says no); and whether the job failed."""
 
     outcomes: list[tuple[str, int | str]] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
@@ -80,14 +80,13 @@ class JobRun:
         return found
 
 
-def runs_after_failure(condition: str | None) -> bool:
-    assert condition in (None, "always()", "failure()", "success()"), condition
-    return condition in ("always()", "failure()")
+def should_run(condition: str | None, failed: bool) -> bool:
+    """GitHub's rule for a step's `if:`; none means `success()`."""
+    assert condition in (None, "success()", "failure()", "always()"), condition
+    return condition == "always()" or failed == (condition == "failure()")
 
 
-def run_job(
-    workflow: dict, values: dict[str, str], cwd: Path, summary: Path, **extra_env: str
-) -> JobRun:
+def run_job(workflow: dict, values: dict[str, str], cwd: Path, summary: Path) -> JobRun:
     """Run the only job's steps as a GitHub runner does, with bash in `cwd`."""
     job = only_job(workflow)
     assert job["defaults"]["run"]["shell"] == "bash"
@@ -99,12 +98,11 @@ def run_job(
         "GITHUB_STEP_SUMMARY": str(summary),
         **{k: substitute(str(v), values) for k, v in workflow.get("env", {}).items()},
         **{k: substitute(str(v), values) for k, v in job.get("env", {}).items()},
-        **extra_env,
     }
     run = JobRun()
     for step in job["steps"]:
         name = step.get("name") or step["uses"]
-        if run.failed and not runs_after_failure(step.get("if")):
+        if not should_run(step.get("if"), run.failed):
             run.outcomes.append((name, "skipped"))
             continue
         if "uses" in step or name.startswith("Install"):
