@@ -21,6 +21,7 @@ from patchworks_mock.contract import properties, report, schema_suite, stateful
 from patchworks_mock.contract.api import Api
 from patchworks_mock.contract.expectations import Violation
 from patchworks_mock.contract.hypothesis_runs import example_note
+from patchworks_mock.contract.observer import Observer
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
 from patchworks_mock.contract.safety import Ledger, new_run_id
 from patchworks_mock.contract.target import (
@@ -282,6 +283,8 @@ def _run(
     api = Api(client)
     flows: dict[str, int] = {}
     results: list[report.Result] = []
+    observer = Observer(target.api_key)  # every answer of every suite gets `checks.CHECKS`
+    observer.watch(client)
     if not target.read_only:
         flows, problems = discover_flows(api, ledger, target.flow_versions)
         for problem in problems:
@@ -295,7 +298,9 @@ def _run(
             phases=options.phases,
             operations=options.operations,
         )
-        results += schema_suite.run(target, ledger, schema_options, progress)
+        results += schema_suite.run(
+            target, ledger, schema_options, progress, after_call=observer.after_call()
+        )
     ctx = properties.Context(
         target, ledger, client, run_seed, examples or profile.property_examples, flows
     )
@@ -307,7 +312,7 @@ def _run(
         result = run_machine(ctx, profile, examples or profile.machine_examples)
         progress(f"  {result.check}: {result.status}")
         results.append(result)
-    return results
+    return results + observer.results()
 
 
 def _cleanup(ledger: Ledger, client: httpx.Client, progress: Progress) -> None:

@@ -231,15 +231,18 @@ def run(
     ledger: Ledger,
     options: SchemaOptions,
     progress: Callable[[str], None],
+    after_call: Callable[..., None] | None = None,
 ) -> list[report.Result]:
     """Run the engine; every check of every operation becomes `Result` rows.
 
     Requests naming someone else's package go to the packages the ledger holds (the runner
-    creates a few first), never elsewhere.
+    creates a few first), never elsewhere. `after_call`, if given, sees every answer too.
     """
     schema = load(target, options)
     guard = Guard(target, ledger)
     install_guards(schema, guard)
+    if after_call is not None:
+        schema.hooks.hook("after_call")(after_call)
     results: list[report.Result] = []
     skips: dict[tuple[str, str], list[str]] = {}
     scenarios: dict[str, int] = {}
