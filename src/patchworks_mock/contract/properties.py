@@ -401,7 +401,12 @@ def auth_check(operation_id: str, method: str, path: str) -> Callable[[Context],
             headers = {"Accept": "application/json"}
             if key is not None:
                 headers["Authorization"] = key
-            with httpx.Client(base_url=ctx.target.base_url, headers=headers, timeout=30) as bare:
+            with httpx.Client(
+                base_url=ctx.target.base_url,
+                headers=headers,
+                timeout=30,
+                event_hooks=ctx.client.event_hooks,  # the checks of every answer see these too
+            ) as bare:
                 body: dict[str, object] | None = {} if method in ("POST", "PUT") else None
                 response = bare.request(method, concrete, json=body)
             what = "no Authorization header" if key is None else f"the wrong key {key!r}"
