@@ -528,7 +528,11 @@ def not_found_message(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     if exchange.status != 404 or message is None or not params:
         return None
     package = params.get("package", "")
-    if package == ABSENT or package in seen.deleted:
+    # With odd characters in a segment the router may not match at all (a route's 404).
+    plain = all(
+        value.isascii() and value.isprintable() and " " not in value for value in params.values()
+    )
+    if plain and (package == ABSENT or package in seen.deleted):
         wanted = not_found("package", package)
         return [] if message == wanted else [Finding("not_found_message", f"{message!r}", wanted)]
     match = NOT_FOUND.fullmatch(message)
