@@ -482,3 +482,25 @@ def delete_answers_without_message(app):
         return status, ({} if method == "DELETE" and status == 200 else body)
 
     return Rewriting(app, rewrite)
+
+
+def get_answers_another_package(app):
+    """GET /api/v1/packages/{id} answers with the next id in `data.id`."""
+
+    def rewrite(method, path, status, body):
+        if method == "GET" and _is_package(path) and status == 200:
+            body["data"]["id"] += 1
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def deploy_names_another_environment(app):
+    """A deploy's record names a VE other than the one in the path."""
+
+    def rewrite(method, path, status, body):
+        if method == "POST" and "/deploy/" in path and status == 200:
+            body["data"]["virtual_environment_id"] += 1
+        return status, body
+
+    return Rewriting(app, rewrite)

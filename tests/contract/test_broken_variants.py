@@ -119,6 +119,16 @@ VARIANTS = [
         "answers_its_path",
     ),
     (
+        broken.get_answers_another_package,
+        {"suites": SCHEMA, "operations": ("getPackage",), "phases": ("coverage",)},
+        "answers_its_path",
+    ),
+    (
+        broken.deploy_names_another_environment,
+        {"suites": PROPS, "properties": ("deploy_lifecycle",)},
+        "answers_its_path",
+    ),
+    (
         broken.pivot_names_another_package,
         {"suites": PROPS, "properties": ("flow_versions",)},
         "pivots_agree",
