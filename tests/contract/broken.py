@@ -504,3 +504,28 @@ def deploy_names_another_environment(app):
         return status, body
 
     return Rewriting(app, rewrite)
+
+
+def next_link_skips_a_page(app):
+    """`links.next` and the next entry of `meta.links` lead two pages on."""
+
+    def rewrite(method, path, status, body):
+        if _lists(path) and status == 200 and body["links"]["next"]:
+            page = body["meta"]["current_page"]
+            later = body["links"]["next"].replace(f"page={page + 1}", f"page={page + 2}")
+            body["links"]["next"] = body["meta"]["links"][-1]["url"] = later
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def compare_names_another_flow(app):
+    """Each compare row's `flow_name` is another flow's name."""
+
+    def rewrite(method, path, status, body):
+        if _is_compare(path) and status == 200:
+            for row in body["data"]:
+                row["flow_name"] = row["flow_name"] + " (old)"
+        return status, body
+
+    return Rewriting(app, rewrite)

@@ -99,6 +99,16 @@ VARIANTS = [
     ),
     (broken.links_lose_the_query, {"suites": PROPS, "properties": ("sort_order",)}, "page_links"),
     (
+        broken.next_link_skips_a_page,
+        {"suites": PROPS, "properties": ("sort_order",)},
+        "page_links",
+    ),
+    (
+        broken.compare_names_another_flow,
+        {"suites": PROPS, "properties": ("deploy_lifecycle",)},
+        "compare_rows",
+    ),
+    (
         broken.meta_to_one_too_many,
         {"suites": PROPS, "properties": ("sort_order",)},
         "page_arithmetic",
