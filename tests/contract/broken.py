@@ -417,3 +417,286 @@ def name_length_in_bytes(app):
         return query, body
 
     return RewritingRequest(app, rewrite)
+
+
+# -- inconsistent answers --------------------------------------------------------------------
+# Schema-valid answers that contradict themselves, the request, the contract's fixed forms or an
+# earlier answer: each is caught by one check of `contract/checks.py`.
+
+
+class RewritingHeaders:
+    """ASGI wrapper: `rewrite(method, path, status, headers) -> headers` on every answer."""
+
+    def __init__(self, app, rewrite: Callable[[str, str, int, dict], dict]) -> None:
+        self.app = app
+        self.state = app.state
+        self.rewrite = rewrite
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def edit(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = {k.decode(): v.decode() for k, v in message.get("headers", [])}
+                headers = self.rewrite(scope["method"], scope["path"], message["status"], headers)
+                message = {
+                    **message,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+                }
+            await send(message)
+
+        await self.app(scope, receive, edit)
+
+
+def _is_compare(path: str) -> bool:
+    return "/compare/" in path
+
+
+def compare_in_sync_without_environment_version(app):
+    """Compare says `in_sync: true` for a flow with no version deployed in the VE."""
+
+    def rewrite(method, path, status, body):
+        if _is_compare(path) and status == 200:
+            for row in body["data"]:
+                if row["environment_version"] is None:
+                    row["in_sync"] = True
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def compare_leaves_out_a_flow(app):
+    """Compare leaves out the last flow of a package holding two or more."""
+
+    def rewrite(method, path, status, body):
+        if _is_compare(path) and status == 200 and len(body["data"]) > 1:
+            body["data"].pop()
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def _lists(path: str) -> bool:
+    return path in ("/api/v1/packages", "/api/v1/flow-version-deployments/packages")
+
+
+def _edit_links(body: dict, edit: Callable[[str], str]) -> None:
+    for name, url in body["links"].items():
+        body["links"][name] = url and edit(url)
+    for entry in body["meta"]["links"]:
+        entry["url"] = entry["url"] and edit(entry["url"])
+
+
+def links_lose_the_query(app):
+    """Page links keep only `page`: a client following them loses its filter and per_page."""
+
+    def drop(url: str) -> str:
+        base, _, query = url.partition("?")
+        return base + "?" + "&".join(p for p in query.split("&") if p.startswith("page="))
+
+    def rewrite(method, path, status, body):
+        if _lists(path) and status == 200:
+            _edit_links(body, drop)
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def meta_to_one_too_many(app):
+    """`meta.to` counts one row more than the page holds."""
+
+    def rewrite(method, path, status, body):
+        if _lists(path) and status == 200 and body["meta"]["to"] is not None:
+            body["meta"]["to"] += 1
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def _every_object(value):
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _every_object(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _every_object(item)
+
+
+def timestamps_without_microseconds(app):
+    """Timestamps come as `2026-11-28T06:57:00Z`: valid date-times, not Laravel's form."""
+
+    def rewrite(method, path, status, body):
+        for record in _every_object(body):
+            for key, value in record.items():
+                if key.endswith("_at") and isinstance(value, str):
+                    record[key] = value.split(".")[0] + "Z"
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def created_by_id_zero(app):
+    """Packages name their creator as user 0, an id Laravel never gives."""
+
+    def rewrite(method, path, status, body):
+        for record in _every_object(body.get("data")):
+            if "created_by_id" in record:
+                record["created_by_id"] = 0
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def add_answers_without_the_version(app):
+    """Adding a flow version answers the package as it was before the version was added."""
+
+    def rewrite(method, path, status, body):
+        if method == "POST" and "/flow-versions/" in path and status == 200:
+            added = int(path.rsplit("/", 1)[1])
+            rows = body["data"].get("flow_versions", [])
+            body["data"]["flow_versions"] = [r for r in rows if r["id"] != added]
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def pivot_names_another_package(app):
+    """Each flow version's pivot names a package other than the one it is in."""
+
+    def rewrite(method, path, status, body):
+        for record in _every_object(body.get("data")):
+            if isinstance(record.get("pivot"), dict):
+                record["pivot"]["package_id"] += 1000
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def location_is_relative(app):
+    """`Location` of a created package is a path, not the absolute URL."""
+
+    def rewrite(method, path, status, headers):
+        if "location" in headers:
+            headers["location"] = "/" + headers["location"].split("/", 3)[3]
+        return headers
+
+    return RewritingHeaders(app, rewrite)
+
+
+def not_found_without_namespace(app):
+    """404s name the model without its namespace: `[Package]` for `[App\\Models\\Package]`."""
+
+    def rewrite(method, path, status, body):
+        if status == 404 and isinstance(body.get("message"), str):
+            body["message"] = body["message"].replace("App\\Models\\", "")
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def unauthenticated_says_unauthorized(app):
+    """401s say `Unauthorized.` instead of Laravel's `Unauthenticated.`."""
+
+    def rewrite(method, path, status, body):
+        return status, ({"message": "Unauthorized."} if status == 401 else body)
+
+    return Rewriting(app, rewrite)
+
+
+def validation_message_generic(app):
+    """422s say Laravel 5's `The given data was invalid.` instead of the first error."""
+
+    def rewrite(method, path, status, body):
+        if status == 422 and "errors" in body:
+            body["message"] = "The given data was invalid."
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def query_refusal_reworded(app):
+    """spatie's 400s say `Invalid query.` instead of naming what is not allowed."""
+
+    def rewrite(method, path, status, body):
+        return status, ({"message": "Invalid query."} if status == 400 else body)
+
+    return Rewriting(app, rewrite)
+
+
+def method_not_allowed_without_allow(app):
+    """405s leave out the `Allow` header."""
+
+    def rewrite(method, path, status, headers):
+        return {k: v for k, v in headers.items() if status != 405 or k.lower() != "allow"}
+
+    return RewritingHeaders(app, rewrite)
+
+
+def json_as_html(app):
+    """JSON answers come as `text/html; charset=UTF-8`."""
+
+    def rewrite(method, path, status, headers):
+        if headers.get("content-type", "").startswith("application/json"):
+            headers["content-type"] = "text/html; charset=UTF-8"
+        return headers
+
+    return RewritingHeaders(app, rewrite)
+
+
+def delete_answers_without_message(app):
+    """DELETE answers `{}`: allowed, since the vendor's page marks `message` optional."""
+
+    def rewrite(method, path, status, body):
+        return status, ({} if method == "DELETE" and status == 200 else body)
+
+    return Rewriting(app, rewrite)
+
+
+def get_answers_another_package(app):
+    """GET /api/v1/packages/{id} answers with the next id in `data.id`."""
+
+    def rewrite(method, path, status, body):
+        if method == "GET" and _is_package(path) and status == 200:
+            body["data"]["id"] += 1
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def deploy_names_another_environment(app):
+    """A deploy's record names a VE other than the one in the path."""
+
+    def rewrite(method, path, status, body):
+        if method == "POST" and "/deploy/" in path and status == 200:
+            body["data"]["virtual_environment_id"] += 1
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def next_link_skips_a_page(app):
+    """`links.next` and the next entry of `meta.links` lead two pages on."""
+
+    def rewrite(method, path, status, body):
+        if _lists(path) and status == 200 and body["links"]["next"]:
+            page = body["meta"]["current_page"]
+            later = body["links"]["next"].replace(f"page={page + 1}", f"page={page + 2}")
+            body["links"]["next"] = body["meta"]["links"][-1]["url"] = later
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def compare_names_another_flow(app):
+    """Each compare row's `flow_name` is another flow's name."""
+
+    def rewrite(method, path, status, body):
+        if _is_compare(path) and status == 200:
+            for row in body["data"]:
+                row["flow_name"] = row["flow_name"] + " (old)"
+        return status, body
+
+    return Rewriting(app, rewrite)

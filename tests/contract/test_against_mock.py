@@ -33,10 +33,11 @@ def test_the_mock_conforms_in_process(tmp_path) -> None:
         "schema",
         "properties",
         "stateful",
+        "checks",
     }
     assert "seed 20261128" in run.output
     suites = ET.parse(junit).getroot().findall("testsuite")
-    assert {s.get("name") for s in suites} == {"schema", "properties", "stateful"}
+    assert {s.get("name") for s in suites} == {"schema", "properties", "stateful", "checks"}
     # Fixture packages the run did not create are untouched; nothing it created is left.
     assert {i: before[i] for i in before if i in app.state.store.packages} == before
     left = [p.name for p in app.state.store.packages.values() if p.name.startswith(PREFIX)]

@@ -100,6 +100,108 @@ VARIANTS = [
             broken.name_length_in_bytes,
         )
     ),
+    # -- inconsistent answers: the checks of every answer (contract/checks.py) --
+    (
+        broken.compare_in_sync_without_environment_version,
+        {"suites": ("stateful",), "max_examples": 10},
+        "compare_rows",
+    ),
+    (
+        broken.compare_leaves_out_a_flow,
+        {"suites": PROPS, "properties": ("deploy_lifecycle",)},
+        "compare_covers_package",
+    ),
+    (broken.links_lose_the_query, {"suites": PROPS, "properties": ("sort_order",)}, "page_links"),
+    (
+        broken.next_link_skips_a_page,
+        {"suites": PROPS, "properties": ("sort_order",)},
+        "page_links",
+    ),
+    (
+        broken.compare_names_another_flow,
+        {"suites": PROPS, "properties": ("deploy_lifecycle",)},
+        "compare_rows",
+    ),
+    (
+        broken.meta_to_one_too_many,
+        {"suites": PROPS, "properties": ("sort_order",)},
+        "page_arithmetic",
+    ),
+    (
+        broken.timestamps_without_microseconds,
+        {"suites": SCHEMA, "operations": ("getPackage",), "phases": ("coverage",)},
+        "timestamps",
+    ),
+    (
+        broken.created_by_id_zero,
+        {"suites": SCHEMA, "operations": ("getPackage",), "phases": ("coverage",)},
+        "positive_ids",
+    ),
+    (
+        broken.add_answers_without_the_version,
+        {"suites": PROPS, "properties": ("flow_versions",)},
+        "answers_its_path",
+    ),
+    (
+        broken.get_answers_another_package,
+        {"suites": SCHEMA, "operations": ("getPackage",), "phases": ("coverage",)},
+        "answers_its_path",
+    ),
+    (
+        broken.deploy_names_another_environment,
+        {"suites": PROPS, "properties": ("deploy_lifecycle",)},
+        "answers_its_path",
+    ),
+    (
+        broken.pivot_names_another_package,
+        {"suites": PROPS, "properties": ("flow_versions",)},
+        "pivots_agree",
+    ),
+    (
+        broken.location_is_relative,
+        {"suites": SCHEMA, "operations": ("createPackage",), "phases": ("coverage",)},
+        "location_header",
+    ),
+    (
+        broken.not_found_without_namespace,
+        {"suites": SCHEMA, "operations": ("getPackage",), "phases": ("coverage",)},
+        "not_found_message",
+    ),
+    (
+        broken.unauthenticated_says_unauthorized,
+        {"suites": PROPS, "properties": ("auth_enforced",)},
+        "unauthenticated_body",
+    ),
+    (
+        broken.validation_message_generic,
+        {"suites": SCHEMA, "operations": ("createPackage",), "phases": ("coverage",)},
+        "validation_summary",
+    ),
+    (
+        broken.query_refusal_reworded,
+        {"suites": SCHEMA, "operations": ("listPackages",), "phases": ("coverage",)},
+        "query_not_allowed_message",
+    ),
+    (
+        broken.method_not_allowed_without_allow,
+        {"suites": SCHEMA, "operations": ("getPackage",), "phases": ("coverage",)},
+        "allow_header",
+    ),
+    (
+        broken.json_as_html,
+        {"suites": SCHEMA, "operations": ("getPackage",), "phases": ("coverage",)},
+        "json_content_type",
+    ),
+    (
+        broken.priority_not_stored,
+        {"suites": PROPS, "properties": ("flow_versions",)},
+        "priorities_as_stored",
+    ),
+    (
+        broken.delete_keeps_package,
+        {"suites": PROPS, "properties": ("crud_round_trip",)},
+        "deleted_stays_deleted",
+    ),
 ]
 
 

@@ -27,7 +27,7 @@ import yaml
 
 from patchworks_mock.bundled import PACKAGES_SPEC
 from patchworks_mock.contract.api import OPERATIONS, label
-from patchworks_mock.contract.expectations import Violation, data, expect
+from patchworks_mock.contract.expectations import Assumption, Violation, data, expect
 from patchworks_mock.contract.rules import stored
 
 if TYPE_CHECKING:
@@ -44,10 +44,6 @@ DECISIONS = {
     ("per_page", "maximum"): "api-notes decides that per_page above 100 is refused with 422 "
     '("Unknowns worth a switch"); a real server may clamp it instead',
 }
-
-
-class Assumption(Violation):
-    """The target differs from a decision api-notes records (reported apart from failures)."""
 
 
 @dataclass(frozen=True)

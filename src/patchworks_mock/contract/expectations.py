@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -18,17 +19,30 @@ from patchworks_mock.contract.rules import KEY_VARIABLE
 
 def curl(request: httpx.Request, api_key: str = "") -> str:
     """A curl command that repeats `request`; the suite's own key becomes `$PATCHWORKS_API_KEY`."""
-    parts = ["curl", "-X", request.method]
-    for name, value in request.headers.items():
+    return curl_of(
+        request.method, str(request.url), request.headers.items(), request.content, api_key
+    )
+
+
+def curl_of(
+    method: str,
+    url: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    api_key: str = "",
+) -> str:
+    """A curl command that sends this request, with the suite's key as `$PATCHWORKS_API_KEY`."""
+    parts = ["curl", "-X", method]
+    for name, value in headers:
         if name.lower() not in ("authorization", "content-type", "accept"):
             continue
         if name.lower() == "authorization" and api_key and value == api_key:
             parts += ["-H", f'"Authorization: ${KEY_VARIABLE}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
-    if request.content:
-        parts += ["-d", shlex.quote(request.content.decode("utf-8", "replace"))]
-    parts.append(shlex.quote(str(request.url)))
+    if body:
+        parts += ["-d", shlex.quote(body.decode("utf-8", "replace"))]
+    parts.append(shlex.quote(url))
     return " ".join(parts)
 
 
@@ -58,6 +72,11 @@ class Violation(AssertionError):
 
     def curl(self, api_key: str) -> str:
         return curl(self.response.request, api_key) if self.response is not None else ""
+
+
+class Assumption(Violation):
+    """The target differs from a decision api-notes records, not from a fact: reported apart
+    from the failures, and it does not fail the run."""
 
 
 def expect_status(response: httpx.Response, status: int, why: str) -> None:

@@ -6,17 +6,16 @@ that prefix, so it holds on a shared deployment as well as on the mock.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from hypothesis import strategies as st
 
-from patchworks_mock.contract import boundaries
+from patchworks_mock.contract import boundaries, checks
 from patchworks_mock.contract.api import OPERATIONS, Api, QueryValue, label
+from patchworks_mock.contract.exchange import from_httpx
 from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
 from patchworks_mock.contract.hypothesis_runs import check_all
 from patchworks_mock.contract.rules import (
@@ -84,68 +83,21 @@ class Property:
 def _walk(
     ctx: Context, params: dict[str, Any], deployed: bool = False
 ) -> list[tuple[int, dict[str, Any]]]:
-    """Every page of a list (bounded), checking each page's envelope against what it holds."""
+    """Every page of a list (bounded), each page's envelope checked by the shared checks."""
     pages = []
     page, last_page = 1, 1
     while page <= min(last_page, MAX_PAGES):
         response = ctx.api.list({**params, "page": page}, deployed=deployed)
         expect_status(response, 200, "listing packages failed")
+        exchange = from_httpx(response)
+        for check in (checks.page_arithmetic, checks.page_links):
+            for finding in check(exchange, checks.Seen()) or []:
+                raise Violation(finding.message, response, finding.expected)
         body = response.json()
-        meta, links, rows = body["meta"], body["links"], body["data"]
-        per_page = params.get("per_page", 15)
-        last_page = meta["last_page"]
-        first = (page - 1) * per_page + 1
-        expected_count = max(min(per_page, meta["total"] - (page - 1) * per_page), 0)
-        expect(
-            len(rows) == expected_count,
-            f"page {page} holds {len(rows)} packages; with total {meta['total']} and per_page "
-            f"{per_page} it must hold {expected_count}",
-            response,
-        )
-        expect(
-            last_page == max(math.ceil(meta["total"] / per_page), 1),
-            f"meta.last_page is {last_page} for total {meta['total']} and per_page {per_page}",
-            response,
-        )
-        expect(meta["current_page"] == page, "meta.current_page is not the page asked", response)
-        expect(meta["per_page"] == per_page, "meta.per_page is not the per_page asked", response)
-        expect(
-            (meta["from"], meta["to"])
-            == ((first, first + len(rows) - 1) if rows else (None, None)),
-            f"meta.from/to are {meta['from']}/{meta['to']} for {len(rows)} packages on page "
-            f"{page} of {per_page}",
-            response,
-        )
-        _check_links(links, page, last_page, response)
+        last_page = body["meta"]["last_page"]
         pages.append((page, body))
         page += 1
     return pages
-
-
-def _page_of(url: str | None) -> int | None:
-    if url is None:
-        return None
-    values = parse_qs(urlsplit(url).query).get("page")
-    return int(values[0]) if values else None
-
-
-def _check_links(
-    links: dict[str, Any], page: int, last_page: int, response: httpx.Response
-) -> None:
-    expect(_page_of(links["first"]) == 1, "links.first does not point at page 1", response)
-    expect(
-        _page_of(links["last"]) == last_page, "links.last does not point at the last page", response
-    )
-    expect(
-        _page_of(links["prev"]) == (page - 1 if page > 1 else None),
-        f"links.prev on page {page} is {links['prev']!r}",
-        response,
-    )
-    expect(
-        _page_of(links["next"]) == (page + 1 if page < last_page else None),
-        f"links.next on page {page} of {last_page} is {links['next']!r}",
-        response,
-    )
 
 
 def pagination(ctx: Context) -> None:
@@ -449,7 +401,12 @@ def auth_check(operation_id: str, method: str, path: str) -> Callable[[Context],
             headers = {"Accept": "application/json"}
             if key is not None:
                 headers["Authorization"] = key
-            with httpx.Client(base_url=ctx.target.base_url, headers=headers, timeout=30) as bare:
+            with httpx.Client(
+                base_url=ctx.target.base_url,
+                headers=headers,
+                timeout=30,
+                event_hooks=ctx.client.event_hooks,  # the checks of every answer see these too
+            ) as bare:
                 body: dict[str, object] | None = {} if method in ("POST", "PUT") else None
                 response = bare.request(method, concrete, json=body)
             what = "no Authorization header" if key is None else f"the wrong key {key!r}"

@@ -27,10 +27,11 @@ from typing import TextIO
 import httpx
 
 from patchworks_mock.cli_common import USAGE_ERROR
-from patchworks_mock.contract import boundaries, properties, report, schema_suite, stateful
+from patchworks_mock.contract import properties, report, schema_suite, stateful
 from patchworks_mock.contract.api import OPERATIONS, Api
-from patchworks_mock.contract.expectations import Violation
+from patchworks_mock.contract.expectations import Assumption, Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
+from patchworks_mock.contract.observer import Observer
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
 from patchworks_mock.contract.safety import Ledger, new_run_id
 from patchworks_mock.contract.target import (
@@ -142,7 +143,7 @@ def _attempt(prop: properties.Property, ctx: properties.Context) -> Attempt:
     base = {"suite": "properties", "operation": prop.operation, "check": prop.name}
     try:
         prop.check(ctx)
-    except boundaries.Assumption as exc:
+    except Assumption as exc:
         return Attempt(
             report.Result(
                 **base,
@@ -442,31 +443,38 @@ def _run(
     results are added to `results` as each suite ends, so an interrupted run keeps them."""
     api = Api(client)
     flows: dict[str, int] = {}
-    if not target.read_only:
-        flows, problems = discover_flows(api, ledger, target.flow_versions)
-        for problem in problems:
-            progress(f"warning: {problem} (not used)")
-        scratch_packages(api, ledger, flows)
-    if "schema" in options.suites:
-        schema_options = schema_suite.SchemaOptions(
-            seed=run_seed,
-            max_examples=examples or profile.schema_examples,
-            stateful_steps=profile.schema_steps,
-            phases=options.phases,
-            operations=options.operations,
+    observer = Observer(target.api_key)  # every answer of every suite gets `checks.CHECKS`
+    observer.watch(client)
+    try:
+        if not target.read_only:
+            flows, problems = discover_flows(api, ledger, target.flow_versions)
+            for problem in problems:
+                progress(f"warning: {problem} (not used)")
+            scratch_packages(api, ledger, flows)
+        if "schema" in options.suites:
+            schema_options = schema_suite.SchemaOptions(
+                seed=run_seed,
+                max_examples=examples or profile.schema_examples,
+                stateful_steps=profile.schema_steps,
+                phases=options.phases,
+                operations=options.operations,
+            )
+            schema_suite.run(
+                target, ledger, schema_options, progress, results, after_call=observer.after_call()
+            )
+        ctx = properties.Context(
+            target, ledger, client, run_seed, examples or profile.property_examples, flows
         )
-        schema_suite.run(target, ledger, schema_options, progress, results)
-    ctx = properties.Context(
-        target, ledger, client, run_seed, examples or profile.property_examples, flows
-    )
-    if "properties" in options.suites:
-        progress("properties:")
-        results += run_properties(ctx, options, progress)
-    if "stateful" in options.suites:
-        progress("stateful: model-based sequences of all operations")
-        result = run_machine(ctx, profile, examples or profile.machine_examples)
-        progress(f"  {result.check}: {result.status}")
-        results.append(result)
+        if "properties" in options.suites:
+            progress("properties:")
+            results += run_properties(ctx, options, progress)
+        if "stateful" in options.suites:
+            progress("stateful: model-based sequences of all operations")
+            result = run_machine(ctx, profile, examples or profile.machine_examples)
+            progress(f"  {result.check}: {result.status}")
+            results.append(result)
+    finally:  # what the checks found so far counts, also after Ctrl-C
+        results += observer.results()
 
 
 def _cleanup(ledger: Ledger, client: httpx.Client, progress: Progress) -> int | None:

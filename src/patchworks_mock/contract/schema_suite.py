@@ -308,16 +308,19 @@ def run(
     options: SchemaOptions,
     progress: Callable[[str], None],
     results: list[report.Result] | None = None,
+    after_call: Callable[..., None] | None = None,
 ) -> list[report.Result]:
     """Run the engine; every check of every operation becomes `Result` rows, added to
     `results` (when given) as each scenario ends, so that Ctrl-C keeps what ran.
 
     Requests naming someone else's package go to the packages the ledger holds (the runner
-    creates a few first), never elsewhere.
+    creates a few first), never elsewhere. `after_call`, if given, sees every answer too.
     """
     schema = load(target, options)
     guard = Guard(target, ledger)
     install_guards(schema, guard)
+    if after_call is not None:
+        schema.hooks.hook("after_call")(after_call)
     client = target.client()
     results = [] if results is None else results
     skips: dict[tuple[str, str], list[str]] = {}

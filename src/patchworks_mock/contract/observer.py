@@ -1,0 +1,107 @@
+"""Every answer the suite sees, from any of its suites, gets every check of `checks.py`.
+
+The observer sits on the suite's own httpx client (event hooks: properties, the state machine,
+the set-up) and on Schemathesis's calls (its `after_call` hook), keeps the run's history
+(`checks.Seen`) and turns findings into `report.Result` rows, each with a curl that repeats
+the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from patchworks_mock.contract import report
+from patchworks_mock.contract.checks import Finding, Seen, run_checks
+from patchworks_mock.contract.exchange import Exchange, from_httpx, from_schemathesis
+from patchworks_mock.contract.expectations import curl_of
+
+SUITE = "checks"
+MAX_FAILURES = 3  # distinct failures kept per operation and check
+MAX_BODY = 400
+
+
+@dataclass
+class Observer:
+    """Runs the checks on each exchange it is shown and collects their verdicts."""
+
+    api_key: str = ""
+    seen: Seen = field(default_factory=Seen)
+    ran: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> failed at least once
+    failures: list[report.Result] = field(default_factory=list)
+    unanswered: str | None = None  # the package a write was sent to, until its answer comes
+
+    def observe(self, exchange: Exchange) -> None:
+        """Judge one exchange against every check and the run's history."""
+        for check, found in run_checks(exchange, self.seen):
+            key = (exchange.operation, check)
+            self.ran[key] = self.ran.get(key, False) or bool(found)
+            for finding in found:
+                self._add(exchange, finding)
+
+    def _add(self, exchange: Exchange, finding: Finding) -> None:
+        same = [r for r in self.failures if r.key == (exchange.operation, finding.check)]
+        if len(same) >= MAX_FAILURES or any(r.message == finding.message for r in same):
+            return
+        body = exchange.body.decode("utf-8", "replace")
+        body = body if len(body) <= MAX_BODY else body[:MAX_BODY] + "…"
+        self.failures.append(
+            report.Result(
+                SUITE,
+                exchange.operation,
+                finding.check,
+                report.ASSUMPTION if finding.assumption else report.FAILED,
+                message=finding.message,
+                curl=curl_of(
+                    exchange.method,
+                    exchange.url,
+                    exchange.request_headers.items(),
+                    exchange.request_body,
+                    self.api_key,
+                ),
+                expected=finding.expected,
+                actual=f"HTTP {exchange.status} {body}".strip(),
+            )
+        )
+
+    # -- the suite's own client ----------------------------------------------------------------
+
+    def watch(self, client: httpx.Client) -> None:
+        """Judge every answer `client` receives from now on."""
+        client.event_hooks["request"].append(self._on_request)
+        client.event_hooks["response"].append(self._on_response)
+
+    def _on_request(self, request: httpx.Request) -> None:
+        if self.unanswered is not None:  # the last write got no answer: it may have happened
+            self.seen.state(self.unanswered).members = None
+        parts = request.url.path.strip("/").split("/")
+        is_write = request.method != "GET" and parts[:3] == ["api", "v1", "packages"]
+        self.unanswered = parts[3] if is_write and len(parts) > 3 else None
+
+    def _on_response(self, response: httpx.Response) -> None:
+        self.unanswered = None
+        response.read()
+        self.observe(from_httpx(response))
+
+    # -- Schemathesis's calls ------------------------------------------------------------------
+
+    def after_call(self) -> Callable[[Any, Any, Any], None]:
+        """A Schemathesis `after_call` hook (a plain function, as hooks must be) that judges
+        the answer to what was actually sent."""
+
+        def after_call(context: Any, case: Any, response: Any) -> None:
+            self.observe(from_schemathesis(response))
+
+        return after_call
+
+    def results(self) -> list[report.Result]:
+        """The failures, then one passed row per operation and check that never failed."""
+        passed = [
+            report.Result(SUITE, operation, check, report.PASSED)
+            for (operation, check), failed in self.ran.items()
+            if not failed
+        ]
+        return self.failures + passed
