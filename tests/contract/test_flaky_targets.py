@@ -102,10 +102,17 @@ class CountPosts:
         self.inner = create_app()
         self.state = self.inner.state
         self.posts = 0
+        self.sent: list[tuple[str, bytes]] = []  # (path, body) of each POST
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             self.posts += 1
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            self.sent.append((scope["path"], body))
             body = json.dumps({"message": "Service Unavailable"}).encode()
             headers = [(b"content-type", b"application/json")]
             await send({"type": "http.response.start", "status": 503, "headers": headers})
@@ -298,15 +305,50 @@ def test_a_schema_failure_on_a_5xx_is_flaky_only_when_it_does_not_recur() -> Non
     assert [r.status for r in not_noise] == [report.FAILED]
 
 
-def test_resending_a_schema_request_sends_a_post_at_most_twice() -> None:
+def test_a_schema_post_that_met_a_5xx_is_never_sent_again_only_new_ones_like_it() -> None:
     app = CountPosts()
     ledger = Ledger("resend")
+    for package in ("5", "7", "8"):
+        ledger.record(package)
+    original = json.dumps({"name": f"{ledger.prefix}digits 123", "notes": "n"}).encode()
     with serving(app) as url, Target(url, DEVELOPMENT_KEY).client() as client:
-        post = internals.RecordedRequest("POST", f"{url}/api/v1/packages", {}, b"{}")
-        assert schema_suite.reproduces(client, ledger, post)
+
+        def post(path: str, body: bytes) -> internals.RecordedRequest:
+            return internals.RecordedRequest("POST", f"{url}{path}", {}, body)
+
+        # every new create like it meets a 503 too: it recurs
+        assert schema_suite.reproduces(client, ledger, post("/api/v1/packages", original))
+        add = post("/api/v1/packages/5/flow-versions/3", b'{"priority": 7}')
+        assert schema_suite.reproduces(client, ledger, add)
+        # a create with no name to vary is not sent again: whether it recurs is not known
+        assert schema_suite.reproduces(client, ledger, post("/api/v1/packages", b"{}")) is None
         get = internals.RecordedRequest("GET", f"{url}/api/v1/packages", {}, None)
-        assert not schema_suite.reproduces(client, ledger, get)
-    assert app.posts == schema_suite.RESENDS
+        assert schema_suite.reproduces(client, ledger, get) is False
+    creates = [json.loads(body) for path, body in app.sent if path == "/api/v1/packages"]
+    assert [c["name"] for c in creates] == [
+        "pwcheck-resend-r1-digits 123",
+        "pwcheck-resend-r2-digits 123",
+    ]
+    assert all(c["notes"] == "n" for c in creates)
+    adds = [(path, body) for path, body in app.sent if path != "/api/v1/packages"]
+    assert adds == [
+        ("/api/v1/packages/8/flow-versions/3", b'{"priority": 7}'),
+        ("/api/v1/packages/7/flow-versions/3", b'{"priority": 7}'),
+    ]
+    assert ("/api/v1/packages", original) not in app.sent
+    assert len(app.sent) == 2 * schema_suite.RESENDS
+
+
+def test_an_unconfirmed_5xx_fails_unless_the_server_showed_noise_elsewhere() -> None:
+    unknown = schema_suite.results_of([_outcome("a", 503)], lambda request: None)
+    assert [(r.status, r.unconfirmed) for r in unknown] == [(report.FAILED, True)]
+    runner.settle_unconfirmed(unknown)
+    assert unknown[0].status == report.FAILED  # nothing else suggests noise: a failure
+    noisy = [*schema_suite.results_of([_outcome("b", 503)], lambda request: None)]
+    noisy.append(report.Result("network", "GET /api/v1/packages", "recovered", report.FLAKY))
+    runner.settle_unconfirmed(noisy)
+    assert noisy[0].status == report.FLAKY
+    assert noisy[0].message.startswith("not checked again, on a server whose 5xx came and went")
 
 
 def test_a_bug_of_the_suite_is_an_error_row_not_a_traceback(monkeypatch) -> None:
@@ -328,3 +370,17 @@ def test_ctrl_c_while_probing_exits_130_without_a_traceback(monkeypatch, capsys)
     code, results = runner.execute(runner.Options(url="http://127.0.0.1:9", api_key="k"))
     assert (code, results) == (runner.INTERRUPTED, [])
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_a_rerun_names_its_packages_afresh_and_the_clean_up_still_finds_them() -> None:
+    ledger = Ledger("abc")
+    with ledger.rerun(1):
+        name = ledger.name("page-01")
+    assert (name, ledger.name("page-01")) == ("pwcheck-abc-r1-page-01", "pwcheck-abc-page-01")
+    with serving(create_app()) as url, Target(url, DEVELOPMENT_KEY).client() as client:
+        Api(client).create(
+            {"name": name}
+        )  # not recorded: the sweep under the run's prefix finds it
+        left = ledger.cleanup(client)
+        listed = Api(client).list({"filter[name]": "pwcheck-abc"}).json()["data"]
+    assert (left.remaining, listed) == ([], [])

@@ -40,6 +40,9 @@ class Result:
     curl: str = ""
     expected: str = ""
     actual: str = ""
+    # A 5xx that could not be checked again (a POST is never sent twice): a failure, unless the
+    # run shows the server's 5xx going away elsewhere (`runner.settle_unconfirmed`).
+    unconfirmed: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

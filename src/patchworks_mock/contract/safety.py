@@ -12,7 +12,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -46,7 +47,8 @@ class Ledger:
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
-        self.prefix = f"{PREFIX}-{run_id}-"
+        self.run_prefix = f"{PREFIX}-{run_id}-"  # every name the run gives: what is swept
+        self.prefix = self.run_prefix  # the names given now (a rerun adds its own part)
         self._created: set[str] = set()
         self._live: list[str] = []  # created and not seen deleted, oldest first
         self._order: list[str] = []  # every id recorded, in order
@@ -55,6 +57,17 @@ class Ledger:
     def name(self, suffix: str) -> str:
         """A package name under the run's prefix, cut to the contract's 255 characters."""
         return (self.prefix + suffix)[:MAX_NAME]
+
+    @contextmanager
+    def rerun(self, number: int) -> Iterator[None]:
+        """Inside, names start `<run prefix>r<number>-`: a test run again sends requests of its
+        own (its creates name other packages, its other POSTs name those packages), never the
+        POSTs of the first run again."""
+        self.prefix = f"{self.run_prefix}r{number}-"
+        try:
+            yield
+        finally:
+            self.prefix = self.run_prefix
 
     def record(self, package_id: object) -> None:
         with self._lock:
@@ -153,7 +166,7 @@ class Ledger:
         reason when the listing itself failed."""
         found: list[str] = []
         for page in range(1, SWEEP_PAGES + 1):
-            query: Query = {"filter[name]": self.prefix, "per_page": 100, "page": page}
+            query: Query = {"filter[name]": self.run_prefix, "per_page": 100, "page": page}
             try:
                 response = api.list(query)
                 body = response.json()
@@ -165,7 +178,7 @@ class Ledger:
             found += [
                 str(row["id"])
                 for row in rows
-                if isinstance(row, dict) and str(row.get("name", "")).startswith(self.prefix)
+                if isinstance(row, dict) and str(row.get("name", "")).startswith(self.run_prefix)
             ]
             last = (body.get("meta") or {}).get("last_page", 1)
             if not isinstance(last, int) or page >= last:

@@ -7,10 +7,11 @@ named under the run's prefix; after each call, every package Schemathesis create
 so that the clean-up removes it.
 
 Schemathesis's own requests retry network errors and wait out 429s (its `request-retries` and
-`rate-limit = "auto"`), but not a 5xx. A check that failed on a 5xx or 429 is therefore sent
-again by the suite (`reproduces`): an idempotent request through the retrying client, a POST
-up to `RESENDS` times, once each (anything it creates is recorded for the clean-up). A failure
-that is not met again is `FLAKY`; one that is, `FAILED`.
+`rate-limit = "auto"`), but not a 5xx. A check that failed on a 5xx or 429 is therefore checked
+again by the suite (`reproduces`): an idempotent request is sent again through the retrying
+client; a POST never is, but up to `RESENDS` new POSTs like it are (a create under a new name,
+the same body for another of the run's packages; anything they create is recorded for the
+clean-up). A failure that is not met again is `FLAKY`; one that is, `FAILED`.
 
 This module uses Schemathesis's public API only; running the engine, reading what it recorded
 and the `before_call` hook are in `schemathesis_internals.py` (imported as `internals`).
@@ -18,6 +19,7 @@ and the `before_call` hook are in `schemathesis_internals.py` (imported as `inte
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -221,19 +223,56 @@ def _noise(failure: internals.CheckFailure) -> bool:
     return status == 429 or status >= 500
 
 
-def reproduces(client: httpx.Client, ledger: Ledger, request: internals.RecordedRequest) -> bool:
-    """Whether a request that met a 5xx or 429 meets one again when sent again.
-
-    An idempotent request goes once through the retrying client (which already retries it);
-    a POST, which that client never repeats, up to `RESENDS` times.
-    """
-    tries = 1 if request.method.upper() in IDEMPOTENT else RESENDS
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in NOT_RESENT}
-    for _ in range(tries):
+def _fresh_posts(ledger: Ledger, request: internals.RecordedRequest) -> list[tuple[str, bytes]]:
+    """New POSTs like `request`, one per re-check (at most `RESENDS`): a create under a new
+    name, or the same body for another package of the run's own. Empty when nothing can be
+    varied (a create without a name, no other package): that POST is not sent again."""
+    url = httpx.URL(request.url)
+    body = request.body or b""
+    if url.path == PACKAGES:
         try:
-            response = client.request(
-                request.method, request.url, headers=headers, content=request.body
-            )
+            sent = json.loads(body)
+        except ValueError:
+            return []
+        name = sent.get("name") if isinstance(sent, dict) else None
+        if not isinstance(name, str) or not nonblank(name):
+            return []
+        fresh = []
+        for number in range(1, RESENDS + 1):
+            with ledger.rerun(number):
+                renamed = {**sent, "name": ledger.name(name.removeprefix(ledger.run_prefix))}
+            fresh.append((str(url), json.dumps(renamed).encode()))
+        return fresh
+    parts = url.path.split("/")
+    if url.path.startswith(PACKAGES + "/") and len(parts) > 4:
+        others = [p for p in reversed(ledger.live_since(0)) if p != parts[4]][:RESENDS]
+        return [
+            (str(url.copy_with(path="/".join([*parts[:4], other, *parts[5:]]))), body)
+            for other in others
+        ]
+    return []
+
+
+def reproduces(
+    client: httpx.Client, ledger: Ledger, request: internals.RecordedRequest
+) -> bool | None:
+    """Whether a request that met a 5xx or 429 meets one again: True, False, or None when
+    that cannot be told without sending a POST twice.
+
+    An idempotent request is sent again once through the retrying client (which retries it
+    itself). A POST is never sent twice: new POSTs like it are sent instead (`_fresh_posts`),
+    whose answers tell whether the server fails on requests of that kind.
+    """
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in NOT_RESENT}
+    if request.method.upper() in IDEMPOTENT:
+        attempts = [(request.url, request.body)]
+    else:
+        attempts = [(url, body) for url, body in _fresh_posts(ledger, request)]
+        if not attempts:
+            return None
+    for url, body in attempts:
+        try:
+            response = client.request(request.method, url, headers=headers, content=body)
         except httpx.HTTPError:
             continue
         if response.request.method == "POST" and response.url.path == PACKAGES:
@@ -262,15 +301,16 @@ def _message(outcome: internals.CheckOutcome, failure: internals.CheckFailure) -
 
 def results_of(
     outcomes: list[internals.CheckOutcome],
-    recurs: Callable[[internals.RecordedRequest], bool] = lambda request: True,
+    recurs: Callable[[internals.RecordedRequest], bool | None] = lambda request: True,
 ) -> list[report.Result]:
     """One result per check per operation of a finished scenario, failures with their curl.
 
     A failure on a 5xx or 429 counts only if `recurs` says its request meets one again
-    (asked once per request); otherwise it is `FLAKY`.
+    (asked once per request); otherwise it is `FLAKY`. When `recurs` cannot tell (None), the
+    row is marked `unconfirmed`, for the runner to judge once the whole run is known.
     """
     seen: dict[tuple[str, str], report.Result] = {}
-    recurred: dict[str, bool] = {}
+    recurred: dict[str, bool | None] = {}
     found = []
     for outcome in outcomes:
         failure = outcome.failure
@@ -281,12 +321,19 @@ def results_of(
             continue
         status = report.FAILED
         message = _message(outcome, failure)
+        unconfirmed = False
         if _noise(failure) and failure.request is not None:
             if outcome.case_id not in recurred:
                 recurred[outcome.case_id] = recurs(failure.request)
-            if not recurred[outcome.case_id]:
+            if recurred[outcome.case_id] is False:
                 status = report.FLAKY
                 message = f"failed once, not again when the request was sent again: {message}"
+            elif recurred[outcome.case_id] is None:
+                unconfirmed = True
+                message = (
+                    f"{message}\n(a POST the suite does not send twice, and nothing of it to vary "
+                    "for a new one: whether it recurs is not known)"
+                )
         found.append(
             report.Result(
                 "schema",
@@ -296,6 +343,7 @@ def results_of(
                 message=message,
                 curl=_curl(failure.code_sample),
                 actual=_response_text(failure.response),
+                unconfirmed=unconfirmed,
             )
         )
     failed = {(r.operation, r.check) for r in found}
