@@ -700,3 +700,19 @@ def compare_names_another_flow(app):
         return status, body
 
     return Rewriting(app, rewrite)
+
+
+# -- decisions not followed ----------------------------------------------------------------------
+# (also `second_version_of_flow_accepted` and `removal_allowed_after_deploy` above)
+
+
+def default_priority_thirty(app):
+    """A flow version added without a priority gets 30, not the 50 api-notes decides."""
+
+    def make(original):
+        def add_version(package_key, version_key, priority):
+            return original(package_key, version_key, 30 if priority is None else priority)
+
+        return add_version
+
+    return _patch(app, "add_version", make)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from patchworks_mock.app import create_app
+from patchworks_mock.contract import report
 from tests.contract import broken
 from tests.contract.support import run_suite
 
@@ -67,24 +68,9 @@ VARIANTS = [
         "flow_versions",
     ),
     (
-        broken.second_version_of_flow_accepted,
-        {"suites": PROPS, "properties": ("flow_versions",)},
-        "flow_versions",
-    ),
-    (
         broken.compare_never_in_sync,
         {"suites": PROPS, "properties": ("deploy_lifecycle",)},
         "deploy_lifecycle",
-    ),
-    (
-        broken.removal_allowed_after_deploy,
-        {"suites": ("stateful",), "max_examples": 25},
-        "model_based_sequence",
-    ),
-    (
-        broken.second_version_of_flow_accepted,
-        {"suites": ("stateful",), "max_examples": 25},
-        "model_based_sequence",
     ),
     # -- repaired input (boundaries) --
     *(
@@ -215,3 +201,48 @@ def test_defect_is_reported_by_its_check(defect, options, check) -> None:
     assert run.code == 1, run.output
     assert check in run.failing(), run.output
     assert "reproduce:" in run.output or check == "model_based_sequence", run.output
+
+
+# Defects against a decision of api-notes rather than a fact: each is reported as an assumption
+# by the test that meets it (which goes on), and alone does not fail the run.
+ASSUMPTIONS = [
+    (
+        broken.second_version_of_flow_accepted,
+        {"suites": PROPS, "properties": ("flow_versions",)},
+        "flow_versions",
+    ),
+    (
+        broken.removal_allowed_after_deploy,
+        {"suites": PROPS, "properties": ("deploy_lifecycle",)},
+        "deploy_lifecycle",
+    ),
+    (
+        broken.removal_allowed_after_deploy,
+        {"suites": ("stateful",), "max_examples": 25},
+        "model_based_sequence",
+    ),
+    (
+        broken.second_version_of_flow_accepted,
+        {"suites": ("stateful",), "max_examples": 25},
+        "model_based_sequence",
+    ),
+    (
+        broken.default_priority_thirty,
+        {"suites": PROPS, "properties": ("flow_versions",)},
+        "flow_versions",
+    ),
+    (broken.default_priority_thirty, {"suites": ("stateful",)}, "model_based_sequence"),
+]
+
+
+@pytest.mark.parametrize(
+    ("defect", "options", "check"),
+    ASSUMPTIONS,
+    ids=[f"{defect.__name__}-{check}" for defect, _, check in ASSUMPTIONS],
+)
+def test_a_decision_not_followed_is_an_assumption(defect, options, check) -> None:
+    run = run_suite(defect(create_app()), **options)
+    assumed = [r for r in run.results if r.check == check and r.status == report.ASSUMPTION]
+    assert assumed, run.output
+    assert all("api-notes decides" in r.message and r.curl for r in assumed), run.output
+    assert run.code == 0, run.output  # the test went on, and nothing else broke

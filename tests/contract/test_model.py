@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import stateful
-from patchworks_mock.contract.expectations import Violation
+from patchworks_mock.contract.expectations import Assumptions, Violation
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from tests.contract import broken
@@ -22,24 +22,35 @@ def _capabilities(app) -> stateful.Capabilities:
     )
 
 
-def _run(app) -> None:
+def _run(app, assumptions: Assumptions | None = None) -> None:
     with TestClient(app, headers={"Authorization": DEVELOPMENT_KEY}) as client:
-        stateful.run(client, Ledger("model"), _capabilities(app), run_seed=7, examples=15, steps=20)
+        stateful.run(
+            client,
+            Ledger("model"),
+            _capabilities(app),
+            run_seed=7,
+            examples=15,
+            steps=20,
+            assumptions=assumptions,
+        )
 
 
 def test_the_mock_follows_the_rules_of_the_model() -> None:
-    _run(create_app())
+    assumptions = Assumptions()
+    _run(create_app(), assumptions)
+    assert assumptions.take() == []
 
 
-@pytest.mark.parametrize(
-    "defect",
-    [
-        broken.removal_allowed_after_deploy,
-        broken.second_version_of_flow_accepted,
-        broken.priority_not_stored,
-        broken.delete_keeps_package,
-    ],
-)
+@pytest.mark.parametrize("defect", [broken.priority_not_stored, broken.delete_keeps_package])
 def test_the_model_notices_a_broken_rule(defect) -> None:
     with pytest.raises(Violation):
         _run(defect(create_app()))
+
+
+@pytest.mark.parametrize(
+    "defect", [broken.removal_allowed_after_deploy, broken.second_version_of_flow_accepted]
+)
+def test_the_model_keeps_a_decision_not_followed_and_goes_on(defect) -> None:
+    assumptions = Assumptions()
+    _run(defect(create_app()), assumptions)  # no Violation: the model takes the server's rule
+    assert [a.message.endswith("api-notes decides 422") for a in assumptions.take()] == [True]

@@ -79,6 +79,27 @@ class Assumption(Violation):
     from the failures, and it does not fail the run."""
 
 
+class Assumptions:
+    """Differences from api-notes' decisions met during a test: kept, not raised, so that the
+    test goes on and its rules that are facts still judge the server."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, Assumption] = {}  # by message: a test meets each once or often
+
+    def expect(
+        self, condition: bool, why: str, response: httpx.Response, expected: str = ""
+    ) -> bool:
+        """Keep an `Assumption` about `response` unless `condition` holds; returns `condition`."""
+        if not condition:
+            self.found.setdefault(why, Assumption(why, response, expected=expected))
+        return condition
+
+    def take(self) -> list[Assumption]:
+        """What was kept since the last call, in the order met."""
+        found, self.found = list(self.found.values()), {}
+        return found
+
+
 def expect_status(response: httpx.Response, status: int, why: str) -> None:
     """Raise a `Violation` unless `response` has `status`."""
     if response.status_code != status:

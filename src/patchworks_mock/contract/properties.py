@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from patchworks_mock.contract import boundaries, checks
 from patchworks_mock.contract.api import OPERATIONS, Api, QueryValue, label
 from patchworks_mock.contract.exchange import from_httpx
-from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
+from patchworks_mock.contract.expectations import (
+    Assumptions,
+    Violation,
+    data,
+    expect,
+    expect_status,
+)
 from patchworks_mock.contract.hypothesis_runs import check_all
 from patchworks_mock.contract.rules import (
     ABSENT,
@@ -45,6 +51,8 @@ class Context:
     seed: int
     examples: int
     flows: dict[str, int] = field(default_factory=dict)  # flow version id -> flow id
+    # where api-notes records a decision, not a fact, a difference is kept here, not raised
+    assumptions: Assumptions = field(default_factory=Assumptions)
 
     @property
     def api(self) -> Api:
@@ -266,30 +274,46 @@ def flow_versions(ctx: Context) -> None:
         body = {} if priority is None else {"priority": priority}
         added = ctx.api.add_version(package, version, body)
         expect_status(added, 200, f"adding flow version {version} to a new package failed")
-        wanted = {version: DEFAULT_PRIORITY if priority is None else priority}
-        expect(
-            _members(ctx, package) == wanted,
-            f"after adding flow version {version} with priority {priority} the package holds "
-            f"{_members(ctx, package)}",
-            ctx.api.get(package, include="flowVersions"),
-            str(wanted),
-        )
+        held = _members(ctx, package)
+        shown = ctx.api.get(package, include="flowVersions")
+        if priority is None:  # the default priority is a decision (api-notes: 50)
+            expect(
+                set(held) == {version}, f"after adding {version} the package holds {held}", shown
+            )
+            ctx.assumptions.expect(
+                held[version] == DEFAULT_PRIORITY,
+                f"a flow version added without a priority got priority {held[version]}; "
+                f"api-notes decides {DEFAULT_PRIORITY}",
+                shown,
+                f"priority {DEFAULT_PRIORITY}",
+            )
+        else:
+            expect(
+                held == {version: priority},
+                f"after adding flow version {version} with priority {priority} the package "
+                f"holds {held}",
+                shown,
+                str({version: priority}),
+            )
         again = ctx.api.add_version(package, version, {"priority": new_priority})
-        expect_status(again, 200, "adding the same flow version again must update its priority")
-        expect(
+        expect_status(again, 200, "adding the same flow version again failed")
+        ctx.assumptions.expect(  # api-notes decides: adding it again only updates the priority
             _members(ctx, package) == {version: new_priority},
-            f"adding flow version {version} again with priority {new_priority} left "
-            f"{_members(ctx, package)}",
+            f"adding a flow version again with priority {new_priority} left "
+            f"{_members(ctx, package)}; api-notes decides it updates the priority",
             ctx.api.get(package, include="flowVersions"),
         )
         for sibling in siblings[version][:1]:
             refused = ctx.api.add_version(package, sibling)
-            expect(
+            ctx.assumptions.expect(  # api-notes: "decision, 422"
                 refused.status_code == 422 and "flow_version" in refused.json().get("errors", {}),
-                f"a second version ({sibling}) of the flow of version {version} was not refused",
+                "a second version of a flow the package holds was not refused; api-notes "
+                "decides 422",
                 refused,
                 'HTTP 422 with errors["flow_version"]',
             )
+            if refused.is_success:  # accepted: take it out again, the rest of the test goes on
+                expect_status(ctx.api.remove_version(package, sibling), 200, "removal failed")
         removed = ctx.api.remove_version(package, version)
         expect_status(removed, 200, "removing a flow version from an undeployed package failed")
         expect(
@@ -297,10 +321,13 @@ def flow_versions(ctx: Context) -> None:
             "a removed flow version is still in the package",
             ctx.api.get(package, include="flowVersions"),
         )
-        expect_status(
-            ctx.api.remove_version(package, version),
-            404,
-            "removing a flow version that is not in the package must answer 404",
+        gone = ctx.api.remove_version(package, version)
+        ctx.assumptions.expect(  # api-notes: "Decision: ... 404 if not in the package"
+            gone.status_code == 404,
+            "removing a flow version that is not in the package did not answer 404; api-notes "
+            "decides 404",
+            gone,
+            "HTTP 404",
         )
         ctx.api.delete(package)
 
@@ -331,7 +358,12 @@ def deploy_lifecycle(ctx: Context) -> None:
         created = ctx.create("deploy")
         package, name = str(created["id"]), created["name"]
         refused = ctx.api.deploy(package, environment)
-        expect_status(refused, 422, "deploying a package with no flow versions must answer 422")
+        ctx.assumptions.expect(  # api-notes: "Deploying an empty package: decision, 422"
+            refused.status_code == 422,
+            "deploying a package with no flow versions was not refused; api-notes decides 422",
+            refused,
+            "HTTP 422",
+        )
         for version in versions:
             expect_status(ctx.api.add_version(package, version), 200, "adding a version failed")
         deployed = ctx.api.deploy(package, environment, {"notes": "contract check"})
@@ -362,10 +394,13 @@ def deploy_lifecycle(ctx: Context) -> None:
                 compared,
                 f"in_sync true, environment_version.id {version}",
             )
-        expect_status(
-            ctx.api.remove_version(package, versions[0]),
-            422,
-            "removing a flow version from a deployed package must answer 422",
+        late = ctx.api.remove_version(package, versions[0])
+        ctx.assumptions.expect(  # api-notes: "Decision: 422 once deployed"
+            late.status_code == 422,
+            "removing a flow version from a deployed package was not refused; api-notes "
+            "decides 422",
+            late,
+            "HTTP 422",
         )
         removed = ctx.api.remove_environment(package, environment)
         expect_status(removed, 200, "removing the VE from the package failed")

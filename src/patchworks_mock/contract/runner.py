@@ -285,6 +285,7 @@ def run_properties(
             result = _property_result(prop, ctx)
         progress(f"  {prop.name:<17} {prop.operation}: {result.status}")
         results.append(result)
+        results += assumption_rows(ctx, "properties", prop.operation, prop.name)
     ran_flow_versions = any(
         r.check == "flow_versions" and r.status != report.SKIPPED for r in results
     )
@@ -303,14 +304,33 @@ def run_properties(
     return results
 
 
-def run_machine(ctx: properties.Context, profile: Profile, examples: int) -> report.Result:
+def assumption_rows(
+    ctx: properties.Context, suite: str, operation: str, check: str
+) -> list[report.Result]:
+    """An `ASSUMPTION` row for each difference from a decision the test kept (and went on)."""
+    return [
+        report.Result(
+            suite,
+            operation,
+            check,
+            report.ASSUMPTION,
+            message=found.message,
+            curl=found.curl(ctx.target.api_key),
+            expected=found.expected,
+            actual=found.actual(),
+        )
+        for found in ctx.assumptions.take()
+    ]
+
+
+def run_machine(ctx: properties.Context, profile: Profile, examples: int) -> list[report.Result]:
     base: dict[str, Any] = {
         "suite": "stateful",
         "operation": "all operations",
         "check": "model_based_sequence",
     }
     if ctx.target.read_only:
-        return report.Result(**base, status=report.SKIPPED, message="--read-only")
+        return [report.Result(**base, status=report.SKIPPED, message="--read-only")]
     capabilities = stateful.Capabilities(
         flows=ctx.flows,
         environments=list(ctx.target.virtual_environments),
@@ -327,11 +347,12 @@ def run_machine(ctx: properties.Context, profile: Profile, examples: int) -> rep
             run_seed=c.seed,
             examples=examples,
             steps=profile.machine_steps,
+            assumptions=c.assumptions,
         ),
     )
     result = _property_result(prop, ctx)
     result.suite = "stateful"
-    return result
+    return [result, *assumption_rows(ctx, "stateful", base["operation"], base["check"])]
 
 
 def execute(
@@ -499,9 +520,9 @@ def _run(
             results += run_properties(ctx, options, progress)
         if "stateful" in options.suites:
             progress("stateful: model-based sequences of all operations")
-            result = run_machine(ctx, profile, examples or profile.machine_examples)
-            progress(f"  {result.check}: {result.status}")
-            results.append(result)
+            found = run_machine(ctx, profile, examples or profile.machine_examples)
+            progress(f"  {found[0].check}: {found[0].status}")
+            results += found
     finally:  # what the checks found so far counts, also after Ctrl-C
         results += observer.results()
 

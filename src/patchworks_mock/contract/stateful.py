@@ -28,7 +28,13 @@ from hypothesis.stateful import (
 )
 
 from patchworks_mock.contract.api import Api, Query
-from patchworks_mock.contract.expectations import Violation, data, expect, expect_status
+from patchworks_mock.contract.expectations import (
+    Assumptions,
+    Violation,
+    data,
+    expect,
+    expect_status,
+)
 from patchworks_mock.contract.hypothesis_runs import not_reproduced, suite_settings
 from patchworks_mock.contract.rules import ABSENT, DEFAULT_PRIORITY, MAX_NAME, nonblank, stored
 from patchworks_mock.contract.safety import Ledger
@@ -64,15 +70,19 @@ def build_machine(
     ledger: Ledger,
     capabilities: Capabilities,
     on_new_sequence: Callable[[], None] = lambda: None,
+    assumptions: Assumptions | None = None,
 ) -> type[RuleBasedStateMachine]:
     """A `RuleBasedStateMachine` class bound to one client, ledger and set of capabilities.
 
-    `on_new_sequence` is called as each random sequence starts.
+    `on_new_sequence` is called as each random sequence starts. Where the server differs from
+    a decision of api-notes (not a fact), the difference goes to `assumptions` and the model
+    takes the server's answer as the rule from then on.
     """
     versions = sorted(capabilities.flows) or [ABSENT]
     environments = capabilities.environments or [ABSENT]
     has_versions = bool(capabilities.flows)
     has_environments = bool(capabilities.environments)
+    decided = assumptions if assumptions is not None else Assumptions()
 
     class PackagesMachine(RuleBasedStateMachine):
         packages = Bundle("packages")
@@ -95,7 +105,7 @@ def build_machine(
             if has_versions:
                 response = self.api.add_version(package, version)
                 expect_status(response, 200, f"adding flow version {version} failed")
-                self.model[package].members[version] = DEFAULT_PRIORITY
+                self.model[package].members[version] = self._default_priority(response, version)
             return package
 
         @rule(target=packages, name=NAMES, notes=NOTES)
@@ -168,18 +178,22 @@ def build_machine(
             current = self.model[package]
             flow = capabilities.flows[version]
             clash = any(capabilities.flows[v] == flow for v in current.members if v != version)
-            if clash:
-                expect(
-                    response.status_code == 422
-                    and "flow_version" in response.json().get("errors", {}),
-                    f"the package already holds a version of the flow of {version}",
-                    response,
-                    'HTTP 422 with errors["flow_version"]',
-                )
+            refused = response.status_code == 422 and "flow_version" in response.json().get(
+                "errors", {}
+            )
+            if clash and decided.expect(  # api-notes: "decision, 422"
+                refused,
+                "a second version of a flow the package holds was not refused; api-notes "
+                "decides 422",
+                response,
+                'HTTP 422 with errors["flow_version"]',
+            ):
                 return
             expect_status(response, 200, f"adding flow version {version} failed")
             if version not in current.members:
-                current.members[version] = DEFAULT_PRIORITY if priority is None else priority
+                current.members[version] = (
+                    self._default_priority(response, version) if priority is None else priority
+                )
                 self.in_sync = {(p, ve) for p, ve in self.in_sync if p != package}
             elif priority is not None:
                 current.members[version] = priority
@@ -195,10 +209,15 @@ def build_machine(
             response = self.api.remove_version(package, version)
             current = self.model[package]
             if version not in current.members:
-                expect_status(response, 404, f"flow version {version} is not in the package")
-            elif current.ever_deployed:
-                expect_status(response, 422, "the package has been deployed: removal is refused")
-            else:
+                decided.expect(  # api-notes: "Decision: ... 404 if not in the package"
+                    response.status_code == 404,
+                    "removing a flow version that is not in the package did not answer 404; "
+                    "api-notes decides 404",
+                    response,
+                    "HTTP 404",
+                )
+                expect(response.status_code < 500, "removing it failed", response, "HTTP 404")
+            elif not (current.ever_deployed and self._refused_after_deploy(response)):
                 expect_status(response, 200, f"removing flow version {version} failed")
                 del current.members[version]
                 self.in_sync = {(p, ve) for p, ve in self.in_sync if p != package}
@@ -210,18 +229,21 @@ def build_machine(
         def deploy(self, package: str, environment: str) -> None:
             response = self.api.deploy(package, environment, {"notes": "model check"})
             current = self.model[package]
-            if not current.members:
-                expect_status(response, 422, "deploying an empty package must be refused")
+            if not current.members and decided.expect(  # api-notes: "decision, 422"
+                response.status_code == 422,
+                "deploying a package with no flow versions was not refused; api-notes decides 422",
+                response,
+                "HTTP 422",
+            ):
                 return
             expect_status(response, 200, f"deploying to VE {environment} failed")
             current.environments.add(environment)
             current.ever_deployed = True
-            member = min(current.members)
-            expect_status(
-                self.api.remove_version(package, member),
-                422,
-                f"flow version {member} was removed from a package that has been deployed",
-            )
+            if current.members:
+                member = min(current.members)
+                removal = self.api.remove_version(package, member)
+                if not self._refused_after_deploy(removal):
+                    del current.members[member]
             self.in_sync = {(p, ve) for p, ve in self.in_sync if ve != environment}
             self.in_sync.add((package, environment))
 
@@ -253,6 +275,39 @@ def build_machine(
             expect_status(response, 200, f"removing VE {environment} failed")
             current.environments.discard(environment)
             self.in_sync.discard((package, environment))
+
+        def _default_priority(self, response: httpx.Response, version: str) -> int:
+            """The priority of a version added without one: 50 as api-notes decides, else
+            (kept as an assumption) what the server gave it."""
+            rows = data(response).get("flow_versions") or []
+            given = next(
+                ((r.get("pivot") or {}).get("priority") for r in rows if str(r["id"]) == version),
+                DEFAULT_PRIORITY,
+            )
+            decided.expect(
+                given == DEFAULT_PRIORITY,
+                f"a flow version added without a priority got priority {given}; api-notes "
+                f"decides {DEFAULT_PRIORITY}",
+                response,
+                f"priority {DEFAULT_PRIORITY}",
+            )
+            return given if isinstance(given, int) else DEFAULT_PRIORITY
+
+        def _refused_after_deploy(self, response: httpx.Response) -> bool:
+            """Whether removing a version from a deployed package was refused (api-notes:
+            "Decision: 422 once deployed"); if it was taken out instead, that is kept as an
+            assumption, and the caller's model takes it out too."""
+            if response.is_success:
+                decided.expect(
+                    False,
+                    "a flow version was removed from a package that has been deployed; "
+                    "api-notes decides 422",
+                    response,
+                    "HTTP 422",
+                )
+                return False
+            expect_status(response, 422, "removing a version from a deployed package failed")
+            return True
 
         def teardown(self) -> None:
             for package in list(self.model):
@@ -329,6 +384,7 @@ def run(
     run_seed: int,
     examples: int,
     steps: int,
+    assumptions: Assumptions | None = None,
 ) -> None:
     """Run `examples` random sequences of up to `steps` operations; a `Violation` propagates,
     a failure that did not replay becomes `NotReproduced` (`hypothesis_runs`).
@@ -344,7 +400,9 @@ def run(
             f"{request.method} {request.url.raw_path.decode()} -> {response.status_code}"
         )
 
-    machine = build_machine(client, ledger, capabilities, on_new_sequence=sequence.clear)
+    machine = build_machine(
+        client, ledger, capabilities, on_new_sequence=sequence.clear, assumptions=assumptions
+    )
     hooks = client.event_hooks["response"]
     hooks.append(remember)
     try:
