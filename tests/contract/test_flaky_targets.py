@@ -17,6 +17,7 @@ from patchworks_mock.app import create_app
 from patchworks_mock.contract import properties, report, runner, schema_suite, transport
 from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import Api
+from patchworks_mock.contract.expectations import Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, check_all
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.contract.target import Target, TargetError, probe
@@ -384,3 +385,31 @@ def test_a_rerun_names_its_packages_afresh_and_the_clean_up_still_finds_them() -
         left = ledger.cleanup(client)
         listed = Api(client).list({"filter[name]": "pwcheck-abc"}).json()["data"]
     assert (left.remaining, listed) == ([], [])
+
+
+def _failing_on_creates(names: list[str]) -> properties.Property:
+    """A property whose attempt N fails on a 500 to the create of `names[N]`."""
+    attempts = iter(names)
+
+    def check(ctx: properties.Context) -> None:
+        body = json.dumps({"name": ctx.ledger.name(next(attempts))}).encode()
+        request = httpx.Request("POST", "http://127.0.0.1:9/api/v1/packages", content=body)
+        raise Violation("creating a package failed", httpx.Response(500, request=request))
+
+    return properties.Property("made_up", "GET /api/v1/packages", ("write",), check)
+
+
+@pytest.mark.parametrize(
+    ("names", "status"),
+    [
+        (["page-00", "page-00", "page-00"], report.FAILED),  # the same create, every run
+        (["page-04", "page-02", "page-00"], report.FLAKY),  # another one each run: noise
+    ],
+)
+def test_a_property_failing_on_a_post_5xx_is_run_again_and_judged_by_the_request(
+    names, status
+) -> None:
+    with httpx.Client() as client:
+        ctx = properties.Context(Target("http://127.0.0.1:9", "k"), Ledger("abc"), client, 1, 1)
+        result = runner._property_result(_failing_on_creates(names), ctx)
+    assert result.status == status, result.message

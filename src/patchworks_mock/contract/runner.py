@@ -33,7 +33,7 @@ from patchworks_mock.contract.expectations import Assumption, Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
 from patchworks_mock.contract.observer import Observer
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
-from patchworks_mock.contract.safety import Ledger, new_run_id
+from patchworks_mock.contract.safety import PREFIX, Ledger, new_run_id
 from patchworks_mock.contract.target import (
     ServedApp,
     Target,
@@ -172,9 +172,9 @@ def _attempt(prop: properties.Property, ctx: properties.Context) -> Attempt:
                 actual=exc.actual(),
             ),
             noise=noisy_post,
-            # the same request of the same operation met the same status; not its ids or
-            # names, which a rerun gives afresh
-            signature=("violation", _operation_sent(response), str(status)),
+            # the same request met the same status: its operation and body, less the ids and
+            # the run's name prefix, which a rerun gives afresh
+            signature=("violation", _operation_sent(response), _body_sent(response), str(status)),
         )
     except NotReproduced as exc:
         return Attempt(report.Result(**base, status=report.FLAKY, message=_first_words(exc)))
@@ -202,6 +202,14 @@ def _operation_sent(response: httpx.Response | None) -> str:
     if response is None:
         return ""
     return operation_of(response.request.method, response.request.url.path)
+
+
+def _body_sent(response: httpx.Response | None) -> str:
+    """The body a response answered, with the run's name prefix (of any rerun) taken out."""
+    if response is None:
+        return ""
+    body = response.request.content.decode("utf-8", "replace")
+    return re.sub(rf"{PREFIX}-[0-9a-f]+-(r[0-9]+-)?", "", body)
 
 
 def _method(exc: httpx.HTTPError) -> str | None:
