@@ -33,6 +33,9 @@ def _template_matches(template: str, path: str) -> dict[str, str] | None:
     return params
 
 
+OTHER_METHODS = "(other methods)"
+
+
 @dataclass(frozen=True)
 class Exchange:
     """A request (method, absolute URL with its raw query, headers, body) and its answer."""
@@ -75,13 +78,14 @@ class Exchange:
 
     @property
     def operation(self) -> str:
-        """The operation's label; `(other methods) /path/{template}` for a method the path does
-        not take; `METHOD /path` for a path the contract does not name."""
+        """The operation's label; `(other methods)` for a method a path of the contract does
+        not take (one line in the report for all of them; the curl names the path); `METHOD
+        /path` for a path the contract does not name."""
         if self.route:
             return self.route[0]
         for _, _, template in OPERATIONS:
             if _template_matches(template, self.path) is not None:
-                return f"(other methods) {template}"
+                return OTHER_METHODS
         return f"{self.method} {self.path}"
 
     @property

@@ -282,7 +282,14 @@ def run_properties(
     ctx: properties.Context, options: Options, progress: Progress
 ) -> list[report.Result]:
     """Each property that was asked for, or the reason it was skipped."""
-    results = []
+    results: list[report.Result] = []
+    quiet: list[str] = []  # names of passes not shown: a property passing on one more operation
+
+    def said_quietly() -> None:
+        if quiet:
+            progress(f"  {quiet[0]:<17} … and {len(quiet)} more operations: passed")
+            quiet.clear()
+
     for prop in properties.PROPERTIES:
         if options.properties and prop.name not in options.properties:
             continue
@@ -291,9 +298,15 @@ def run_properties(
             result = report.Result("properties", prop.operation, prop.name, report.SKIPPED, reason)
         else:
             result = _property_result(prop, ctx)
-        progress(f"  {prop.name:<17} {prop.operation}: {result.status}")
+        again = bool(results) and results[-1].check == prop.name
+        if again and result.status == report.PASSED and not options.verbose:
+            quiet.append(prop.name)
+        else:
+            said_quietly()
+            progress(f"  {prop.name:<17} {prop.operation}: {result.status}")
         results.append(result)
         results += assumption_rows(ctx, "properties", prop.operation, prop.name)
+    said_quietly()
     ran_flow_versions = any(
         r.check == "flow_versions" and r.status != report.SKIPPED for r in results
     )
@@ -516,6 +529,7 @@ def _run(
                 stateful_steps=profile.schema_steps,
                 phases=options.phases,
                 operations=options.operations,
+                verbose=options.verbose,
             )
             schema_suite.run(
                 target, ledger, schema_options, progress, results, after_call=observer.after_call()

@@ -67,6 +67,7 @@ class SchemaOptions:
     stateful_steps: int
     phases: tuple[str, ...] = PHASES
     operations: tuple[str, ...] = ()  # operation ids to keep; empty keeps all 11
+    verbose: bool = False  # a progress line per scenario, not only per phase and failure
 
 
 def config_for(target: Target, options: SchemaOptions) -> schemathesis.Config:
@@ -223,11 +224,17 @@ def _noise(failure: internals.CheckFailure) -> bool:
     return status == 429 or status >= 500
 
 
+def _on_the_wire(url: str) -> str:
+    """The URL as sent: control characters and spaces percent-encoded (as Schemathesis's HTTP
+    client sent them; httpx refuses them raw)."""
+    return re.sub(r"[\x00-\x20\x7f]", lambda m: f"%{ord(m.group()):02X}", url)
+
+
 def _fresh_posts(ledger: Ledger, request: internals.RecordedRequest) -> list[tuple[str, bytes]]:
     """New POSTs like `request`, one per re-check (at most `RESENDS`): a create under a new
     name, or the same body for another package of the run's own. Empty when nothing can be
     varied (a create without a name, no other package): that POST is not sent again."""
-    url = httpx.URL(request.url)
+    url = httpx.URL(_on_the_wire(request.url))
     body = request.body or b""
     if url.path == PACKAGES:
         try:
@@ -265,7 +272,7 @@ def reproduces(
     """
     headers = {k: v for k, v in request.headers.items() if k.lower() not in NOT_RESENT}
     if request.method.upper() in IDEMPOTENT:
-        attempts = [(request.url, request.body)]
+        attempts = [(_on_the_wire(request.url), request.body)]
     else:
         attempts = [(url, body) for url, body in _fresh_posts(ledger, request)]
         if not attempts:
@@ -273,6 +280,8 @@ def reproduces(
     for url, body in attempts:
         try:
             response = client.request(request.method, url, headers=headers, content=body)
+        except httpx.InvalidURL:
+            return None  # it cannot be sent again as it was: whether it recurs is not known
         except httpx.HTTPError:
             continue
         if response.request.method == "POST" and response.url.path == PACKAGES:
@@ -373,6 +382,7 @@ def run(
     results = [] if results is None else results
     skips: dict[tuple[str, str], list[str]] = {}
     scenarios: dict[str, int] = {}
+    failing: dict[str, int] = {}
     with (
         client,
         internals.before_call(schema, guard.adjust),
@@ -390,11 +400,13 @@ def run(
                 results += found
                 bad = sum(1 for r in found if r.status == report.FAILED)
                 scenarios[event.phase] = scenarios.get(event.phase, 0) + 1
-                if bad or event.phase != "stateful":  # stateful scenarios are many and alike
+                failing[event.phase] = failing.get(event.phase, 0) + bool(bad)
+                if bad or (options.verbose and event.phase != "stateful"):
                     mark = f"{bad} failing checks" if bad else "ok"
                     progress(f"  {event.phase:<9} {event.label}: {mark}")
-            elif isinstance(event, internals.PhaseFinished) and event.phase == "stateful":
-                progress(f"  stateful  {scenarios.get('stateful', 0)} scenarios run")
+            elif isinstance(event, internals.PhaseFinished) and event.phase in PHASES:
+                ran, bad_ones = scenarios.get(event.phase, 0), failing.get(event.phase, 0)
+                progress(f"  {ran} scenarios, {bad_ones} with failures")
             elif isinstance(event, internals.EngineError):
                 results.append(
                     report.Result(
