@@ -716,3 +716,38 @@ def default_priority_thirty(app):
         return add_version
 
     return _patch(app, "add_version", make)
+
+
+def empty_deploy_accepted(app):
+    """Deploying a package with no flow versions answers 200 with a made-up record, not 422."""
+
+    def rewrite(method, path, status, body):
+        if (
+            method == "POST"
+            and "/deploy/" in path
+            and status == 422
+            and "package" in body.get("errors", {})
+        ):
+            parts = path.strip("/").split("/")
+            stamp = "2026-12-05T09:00:00.000000Z"
+            record = {
+                "id": 999,
+                "package_id": int(parts[3]),
+                "virtual_environment_id": int(parts[5]),
+            }
+            record |= {"user_id": 1, "notes": None, "created_at": stamp, "updated_at": stamp}
+            return 200, {"data": record}
+        return status, body
+
+    return Rewriting(app, rewrite)
+
+
+def absent_version_removal_answers_200(app):
+    """Removing a flow version the package does not hold answers 200, not 404."""
+
+    def rewrite(method, path, status, body):
+        if method == "DELETE" and "/flow-versions/" in path and status == 404:
+            return 200, {"message": "Flow version removed from package successfully."}
+        return status, body
+
+    return Rewriting(app, rewrite)

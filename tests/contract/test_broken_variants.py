@@ -232,6 +232,21 @@ ASSUMPTIONS = [
         "flow_versions",
     ),
     (broken.default_priority_thirty, {"suites": ("stateful",)}, "model_based_sequence"),
+    (
+        broken.empty_deploy_accepted,
+        {"suites": PROPS, "properties": ("deploy_lifecycle",)},
+        "deploy_lifecycle",
+    ),
+    (
+        broken.absent_version_removal_answers_200,
+        {"suites": PROPS, "properties": ("flow_versions",)},
+        "flow_versions",
+    ),
+    (
+        broken.absent_version_removal_answers_200,
+        {"suites": ("stateful",), "max_examples": 25},
+        "model_based_sequence",
+    ),
 ]
 
 
