@@ -90,3 +90,11 @@ def test_a_flaky_server_by_url_conforms_unless_fail_on_flaky(capsys) -> None:
         assert "Traceback" not in captured.out + captured.err
         assert re.search(r"^(CONFORMS|DOES NOT CONFORM)", captured.out, re.MULTILINE)
     assert results == [0, 1]
+
+
+@pytest.mark.parametrize("seed", ["x", "-1", "4294967296"])
+def test_a_bad_seed_says_what_a_seed_is(seed, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        _main(["check", "--seed", seed])
+    assert exit_info.value.code == 2
+    assert "must be a whole number between 0 and 4294967295" in capsys.readouterr().err

@@ -13,9 +13,14 @@ from patchworks_mock.contract.rules import KEY_VARIABLE
 
 
 def _seed(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
     if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError("must be between 0 and 4294967295")
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number between 0 and 4294967295, not {text!r}"
+        )
     return value
 
 
