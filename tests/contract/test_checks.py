@@ -18,6 +18,8 @@ from patchworks_mock.contract.checks import PackageState, Seen
 from patchworks_mock.contract.exchange import Exchange, from_httpx, from_schemathesis
 from patchworks_mock.contract.observer import Observer
 from patchworks_mock.contract.rules import php_int, validation_message
+from patchworks_mock.instance import DEVELOPMENT_KEY
+from patchworks_mock.server import serving
 from tests.contract import broken
 from tests.contract.support import run_suite
 
@@ -533,3 +535,31 @@ def test_the_mocks_pages_pass_for_every_page(total: int) -> None:
         answer = exchange("GET", LIST, body=body, query=f"{query}&page={current}")
         assert checks.page_links(answer, Seen()) == [], current
         assert checks.page_arithmetic(answer, Seen()) == [], current
+
+
+class UnderPrefix:
+    """The mock served under `/prefix`, as behind a gateway that strips it."""
+
+    def __init__(self, app) -> None:
+        self.app, self.state = app, app.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/prefix/"):
+            path, raw = scope["path"][len("/prefix") :], scope["raw_path"][len(b"/prefix") :]
+            scope = {**scope, "path": path, "raw_path": raw}
+        await self.app(scope, receive, send)
+
+
+def test_the_checks_run_on_a_target_whose_url_has_a_path_prefix() -> None:
+    with serving(UnderPrefix(create_app())) as url:
+        run = run_suite(
+            url=url + "/prefix",
+            api_key=DEVELOPMENT_KEY,
+            suites=("properties",),
+            properties=("pagination", "crud_round_trip"),
+        )
+    assert run.code == 0, run.output
+    ran = {(r.operation, r.check) for r in run.results if r.suite == "checks"}
+    assert ("GET /api/v1/packages", "page_arithmetic") in ran, run.output
+    assert ("POST /api/v1/packages", "location_header") in ran, run.output
+    assert not [op for op, _ in ran if "prefix" in op], run.output

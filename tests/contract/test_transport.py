@@ -8,7 +8,14 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from patchworks_mock.contract.transport import MAX_WAIT, Record, RetryingTransport, retry_after
+from patchworks_mock.contract.expectations import Violation, expect_status
+from patchworks_mock.contract.transport import (
+    AFTER_FAILURES,
+    MAX_WAIT,
+    Record,
+    RetryingTransport,
+    retry_after,
+)
 
 Answer = httpx.Response | Exception
 
@@ -164,3 +171,15 @@ def test_clients_sharing_a_record_share_their_flakes() -> None:
 )
 def test_retry_after_reads_seconds_dates_and_laravels_reset(headers, seconds) -> None:
     assert retry_after(_status(429, **headers), now=10.0) == seconds
+
+
+def test_a_delete_that_finds_nothing_on_its_retry_was_done_by_its_first_attempt() -> None:
+    script, slept = Script(_status(503), _status(404)), []
+    client, _ = _client(script, slept)
+    retried = client.delete("/api/v1/packages/7")
+    assert retried.extensions[AFTER_FAILURES] == ("HTTP 503",)
+    expect_status(retried, 200, "deleting failed")  # gone: the 503 came after the delete
+    first_time = _client(Script(_status(404)), [])[0].delete("/api/v1/packages/7")
+    assert AFTER_FAILURES not in first_time.extensions
+    with pytest.raises(Violation):  # a 404 at the first attempt: it was never there
+        expect_status(first_time, 200, "deleting failed")

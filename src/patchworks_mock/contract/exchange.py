@@ -36,6 +36,34 @@ def _template_matches(template: str, path: str) -> dict[str, str] | None:
 OTHER_METHODS = "(other methods)"
 
 
+def api_path(path: str, base_path: str) -> str:
+    """`path` within the API: without the target's own prefix (`--url http://host/prefix`)."""
+    if base_path and path.startswith(base_path + "/"):
+        return path[len(base_path) :]
+    return path
+
+
+def route_of(method: str, path: str) -> tuple[str, dict[str, str]] | None:
+    """(`METHOD /path/{template}`, path parameters) of the operation `method path` names."""
+    for _, template_method, template in OPERATIONS:
+        params = _template_matches(template, path)
+        if params is not None and method == template_method:
+            return f"{method} {template}", params
+    return None
+
+
+def operation_of(method: str, path: str) -> str:
+    """The operation's label; `(other methods)` for a method a path of the contract does not
+    take (one line in the report for all of them; the curl names the path); `METHOD /path`
+    for a path the contract does not name."""
+    route = route_of(method, path)
+    if route:
+        return route[0]
+    if any(_template_matches(template, path) is not None for _, _, template in OPERATIONS):
+        return OTHER_METHODS
+    return f"{method} {path}"
+
+
 @dataclass(frozen=True)
 class Exchange:
     """A request (method, absolute URL with its raw query, headers, body) and its answer."""
@@ -47,10 +75,12 @@ class Exchange:
     status: int
     headers: dict[str, str]  # names in lower case; repeated headers joined with ", "
     body: bytes
+    base_path: str = ""  # the target's own path prefix (`--url http://host/prefix`)
 
     @cached_property
     def path(self) -> str:
-        return urlsplit(self.url).path
+        """The URL's path within the API: without the target's prefix."""
+        return api_path(urlsplit(self.url).path, self.base_path)
 
     @cached_property
     def query(self) -> list[tuple[str, str]]:
@@ -70,23 +100,12 @@ class Exchange:
     @cached_property
     def route(self) -> tuple[str, dict[str, str]] | None:
         """(`METHOD /path/{template}`, path parameters) of the operation the URL names."""
-        for _, method, template in OPERATIONS:
-            params = _template_matches(template, self.path)
-            if params is not None and method == self.method:
-                return f"{method} {template}", params
-        return None
+        return route_of(self.method, self.path)
 
     @property
     def operation(self) -> str:
-        """The operation's label; `(other methods)` for a method a path of the contract does
-        not take (one line in the report for all of them; the curl names the path); `METHOD
-        /path` for a path the contract does not name."""
-        if self.route:
-            return self.route[0]
-        for _, _, template in OPERATIONS:
-            if _template_matches(template, self.path) is not None:
-                return OTHER_METHODS
-        return f"{self.method} {self.path}"
+        """The operation's label (`operation_of`)."""
+        return operation_of(self.method, self.path)
 
     @property
     def params(self) -> dict[str, str]:
@@ -98,11 +117,11 @@ def _parse(body: bytes) -> Any:
         return NOT_JSON
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
         return NOT_JSON
 
 
-def from_httpx(response: httpx.Response) -> Exchange:
+def from_httpx(response: httpx.Response, base_path: str = "") -> Exchange:
     """The exchange of an httpx response whose body has been read."""
     request = response.request
     return Exchange(
@@ -113,10 +132,11 @@ def from_httpx(response: httpx.Response) -> Exchange:
         status=response.status_code,
         headers=_joined(response.headers.multi_items()),
         body=response.content,
+        base_path=base_path,
     )
 
 
-def from_schemathesis(response: Any) -> Exchange:
+def from_schemathesis(response: Any, base_path: str = "") -> Exchange:
     """The exchange of a `schemathesis.Response` (its `request` is what was actually sent)."""
     request = response.request
     body = request.body or b""
@@ -130,6 +150,7 @@ def from_schemathesis(response: Any) -> Exchange:
             (name, value) for name, values in response.headers.items() for value in values
         ),
         body=response.content or b"",
+        base_path=base_path,
     )
 
 

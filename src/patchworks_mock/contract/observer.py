@@ -16,7 +16,13 @@ import httpx
 
 from patchworks_mock.contract import report
 from patchworks_mock.contract.checks import Finding, Seen, run_checks
-from patchworks_mock.contract.exchange import Exchange, from_httpx, from_schemathesis
+from patchworks_mock.contract.exchange import (
+    Exchange,
+    api_path,
+    from_httpx,
+    from_schemathesis,
+    route_of,
+)
 from patchworks_mock.contract.expectations import curl_of
 
 SUITE = "checks"
@@ -29,6 +35,7 @@ class Observer:
     """Runs the checks on each exchange it is shown and collects their verdicts."""
 
     api_key: str = ""
+    base_path: str = ""  # the target's path prefix, if its URL has one
     seen: Seen = field(default_factory=Seen)
     ran: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> failed at least once
     failures: list[report.Result] = field(default_factory=list)
@@ -77,14 +84,14 @@ class Observer:
     def _on_request(self, request: httpx.Request) -> None:
         if self.unanswered is not None:  # the last write got no answer: it may have happened
             self.seen.state(self.unanswered).members = None
-        parts = request.url.path.strip("/").split("/")
-        is_write = request.method != "GET" and parts[:3] == ["api", "v1", "packages"]
-        self.unanswered = parts[3] if is_write and len(parts) > 3 else None
+        route = route_of(request.method, api_path(request.url.path, self.base_path))
+        is_write = route is not None and request.method != "GET"
+        self.unanswered = route[1].get("package") if route and is_write else None
 
     def _on_response(self, response: httpx.Response) -> None:
         self.unanswered = None
         response.read()
-        self.observe(from_httpx(response))
+        self.observe(from_httpx(response, self.base_path))
 
     # -- Schemathesis's calls ------------------------------------------------------------------
 
@@ -93,7 +100,7 @@ class Observer:
         the answer to what was actually sent."""
 
         def after_call(context: Any, case: Any, response: Any) -> None:
-            self.observe(from_schemathesis(response))
+            self.observe(from_schemathesis(response, self.base_path))
 
         return after_call
 

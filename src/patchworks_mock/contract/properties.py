@@ -97,7 +97,7 @@ def _walk(
     while page <= min(last_page, MAX_PAGES):
         response = ctx.api.list({**params, "page": page}, deployed=deployed)
         expect_status(response, 200, "listing packages failed")
-        exchange = from_httpx(response)
+        exchange = from_httpx(response, ctx.target.base_path)
         for check in (checks.page_arithmetic, checks.page_links):
             for finding in check(exchange, checks.Seen()) or []:
                 raise Violation(finding.message, response, finding.expected)

@@ -28,7 +28,8 @@ import httpx
 
 from patchworks_mock.cli_common import USAGE_ERROR
 from patchworks_mock.contract import properties, report, schema_suite, stateful
-from patchworks_mock.contract.api import OPERATIONS, Api
+from patchworks_mock.contract.api import Api
+from patchworks_mock.contract.exchange import api_path, operation_of
 from patchworks_mock.contract.expectations import Assumption, Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
 from patchworks_mock.contract.observer import Observer
@@ -418,7 +419,7 @@ def execute(
             finally:
                 stopped = _cleanup(ledger, client, progress) or stopped
                 client.close()
-            results += flaky_rows(target.network)
+            results += flaky_rows(target.network, target.base_path)
             settle_unconfirmed(results)
             if target.network.throttled:
                 progress(f"the target throttled {target.network.throttled} requests (429); waited")
@@ -455,15 +456,6 @@ def _stopped_answering(target: Target, exc: httpx.HTTPError) -> report.Result:
     return report.Result("run", "(target)", "target_answers", report.ERROR, message)
 
 
-def operation_of(method: str, path: str) -> str:
-    """`GET /api/v1/packages/{package}` for `GET /api/v1/packages/42`; the path if none fits."""
-    for _, template_method, template in OPERATIONS:
-        pattern = re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(template))
-        if method == template_method and re.fullmatch(pattern, path):
-            return f"{method} {template}"
-    return f"{method} {path}"
-
-
 def settle_unconfirmed(results: list[report.Result]) -> None:
     """A 5xx that could not be checked again stays a failure on a server that never showed a
     5xx going away; on one that did (a `FLAKY` row elsewhere), it is most likely the same noise
@@ -478,11 +470,12 @@ def settle_unconfirmed(results: list[report.Result]) -> None:
             )
 
 
-def flaky_rows(network: Record) -> list[report.Result]:
+def flaky_rows(network: Record, base_path: str = "") -> list[report.Result]:
     """One `FLAKY` row per operation whose requests the transport recovered by retrying."""
     by_operation: dict[str, list[Flake]] = {}
     for flake in network.flakes:
-        by_operation.setdefault(operation_of(flake.method, flake.path), []).append(flake)
+        operation = operation_of(flake.method, api_path(flake.path, base_path))
+        by_operation.setdefault(operation, []).append(flake)
     rows = []
     for operation, flakes in sorted(by_operation.items()):
         seen = Counter(what for flake in flakes for what in flake.seen)
@@ -514,7 +507,7 @@ def _run(
     results are added to `results` as each suite ends, so an interrupted run keeps them."""
     api = Api(client)
     flows: dict[str, int] = {}
-    observer = Observer(target.api_key)  # every answer of every suite gets `checks.CHECKS`
+    observer = Observer(target.api_key, target.base_path)  # every answer gets `checks.CHECKS`
     observer.watch(client)
     try:
         if not target.read_only:

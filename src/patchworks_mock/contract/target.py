@@ -64,6 +64,11 @@ class Target:
         )
 
     @property
+    def base_path(self) -> str:
+        """The path prefix of `base_url` (`/prefix` of `http://host/prefix`), if any."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    @property
     def can_deploy(self) -> bool:
         return (
             not self.read_only

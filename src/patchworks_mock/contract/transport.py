@@ -33,6 +33,10 @@ BACKOFF = 0.2  # seconds before the first retry; doubled for each next one
 MAX_BACKOFF = 5.0
 MAX_WAIT = 60.0  # seconds of waiting per request, in all
 RETRY_AFTER_STATUSES = (429, 503)
+# The key of `response.extensions` under which an answer to a retry lists what the attempts
+# before it met ("HTTP 503", "ReadTimeout"): a DELETE that took effect before its 503 finds
+# nothing to delete when retried, and its 404 then means "gone", not "never there".
+AFTER_FAILURES = "patchworks_mock.after_failures"
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class RetryingTransport(httpx.BaseTransport):
                 status = response.status_code
                 if not (idempotent and _retryable_status(status)) or last:
                     self._recovered(request, seen, status)
+                    if seen:  # what the earlier attempts met: an answer to a retry says so
+                        response.extensions[AFTER_FAILURES] = tuple(seen)
                     return response
                 asked = retry_after(response) if status in RETRY_AFTER_STATUSES else None
                 delay = asked if asked is not None else delay
