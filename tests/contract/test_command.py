@@ -98,3 +98,16 @@ def test_a_bad_seed_says_what_a_seed_is(seed, capsys) -> None:
         _main(["check", "--seed", seed])
     assert exit_info.value.code == 2
     assert "must be a whole number between 0 and 4294967295" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "path", "says"),
+    [
+        ("--junit-xml", "/nonexistent-folder/report.xml", "no such folder"),
+        ("--report", ".", "is a folder"),
+    ],
+)
+def test_a_report_that_cannot_be_written_is_said_before_the_run(flag, path, says, capsys) -> None:
+    assert _main(["check", flag, path]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1

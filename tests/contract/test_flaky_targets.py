@@ -199,9 +199,12 @@ def test_clean_up_that_runs_out_of_time_names_what_is_left() -> None:
     with serving(app) as url, Target(url, DEVELOPMENT_KEY).client() as client:
         ids = _created(client, ledger, 2)
         app.state.planned_faults.append(PlannedFault(503, times=1000, method="DELETE"))
-        left = ledger.cleanup(client, budget=0, sleep=lambda seconds: None)
-    assert sorted(left.remaining) == sorted(ids)
-    assert left.reason == "HTTP 503"
+        left = ledger.cleanup(client, budget=5, sleep=lambda seconds: None)
+        assert sorted(left.remaining) == sorted(ids)
+        assert left.reason == "HTTP 503"
+        # the deadline is kept between two deletes too, not only between rounds
+        late = ledger.cleanup(client, budget=0, sleep=lambda seconds: None)
+    assert (sorted(late.remaining), late.reason) == (sorted(ids), "out of time")
 
 
 def test_a_second_ctrl_c_stops_the_clean_up_and_names_what_is_left() -> None:

@@ -37,6 +37,18 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+def _unwritable(path: str) -> str | None:
+    """Why a report cannot be written at `path`, or None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "is a folder"
+    if not os.path.isdir(folder):
+        return f"no such folder {folder}"
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return "not writable"
+    return None
+
+
 def check(args: argparse.Namespace) -> int:
     """Run the suite as the options say; the exit code is the verdict."""
     if args.url is not None and not args.api_key:
@@ -47,6 +59,11 @@ def check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    for flag, path in (("--junit-xml", args.junit_xml), ("--report", args.report)):
+        problem = path and _unwritable(path)
+        if problem:  # said now, not after a run of minutes
+            print(f"patchworks-mock: error: {flag} {path}: {problem}", file=sys.stderr)
+            return 2
     from patchworks_mock.contract import runner  # Schemathesis and Hypothesis: only when run
 
     options = runner.Options(

@@ -34,7 +34,7 @@ from patchworks_mock.contract.expectations import Assumption, Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
 from patchworks_mock.contract.observer import Observer
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES, Profile
-from patchworks_mock.contract.safety import PREFIX, Ledger, new_run_id
+from patchworks_mock.contract.safety import CLEANUP_REQUEST_WAIT, PREFIX, Ledger, new_run_id
 from patchworks_mock.contract.target import (
     ServedApp,
     Target,
@@ -417,7 +417,7 @@ def execute(
                 message = f"the suite itself failed: {exc!r}; please report it"
                 results.append(report.Result("run", "(suite)", "internal", report.ERROR, message))
             finally:
-                stopped = _cleanup(ledger, client, progress) or stopped
+                stopped = _cleanup(ledger, target, progress) or stopped
                 client.close()
             results += flaky_rows(target.network, target.base_path)
             settle_unconfirmed(results)
@@ -431,19 +431,23 @@ def execute(
         return INTERRUPTED, []
     seconds = time.monotonic() - started
     report.print_report(results, out, verbose=options.verbose, fail_on_flaky=options.fail_on_flaky)
-    if options.junit_xml:
-        report.write_junit(results, options.junit_xml, run_seed, options.fail_on_flaky)
-        progress(f"JUnit report written to {options.junit_xml}")
-    if options.report_md:
-        report.write_markdown(
-            results,
-            options.report_md,
-            target=where,
-            seed=run_seed,
-            seconds=seconds,
-            fail_on_flaky=options.fail_on_flaky,
-        )
-        progress(f"Markdown report written to {options.report_md}")
+    try:
+        if options.junit_xml:
+            report.write_junit(results, options.junit_xml, run_seed, options.fail_on_flaky)
+            progress(f"JUnit report written to {options.junit_xml}")
+        if options.report_md:
+            report.write_markdown(
+                results,
+                options.report_md,
+                target=where,
+                seed=run_seed,
+                seconds=seconds,
+                fail_on_flaky=options.fail_on_flaky,
+            )
+            progress(f"Markdown report written to {options.report_md}")
+    except OSError as exc:  # e.g. the disk filled during the run
+        print(f"patchworks-mock: error: cannot write a report: {exc}", file=sys.stderr)
+        stopped = stopped or USAGE_ERROR
     progress(f"finished in {seconds:.0f}s; seed {run_seed}")
     if stopped is not None:
         return stopped, results
@@ -542,10 +546,11 @@ def _run(
         results += observer.results()
 
 
-def _cleanup(ledger: Ledger, client: httpx.Client, progress: Progress) -> int | None:
+def _cleanup(ledger: Ledger, target: Target, progress: Progress) -> int | None:
     """Delete what the run created; say in one line what is left, never raise. Returns
     `INTERRUPTED` when Ctrl-C stopped the clean-up itself."""
-    left = ledger.cleanup(client)
+    with target.client(max_wait=CLEANUP_REQUEST_WAIT) as client:
+        left = ledger.cleanup(client)
     why = "clean-up interrupted" if left.interrupted else left.reason
     if left.remaining:
         ids = ", ".join(left.remaining)

@@ -24,6 +24,8 @@ from patchworks_mock.contract.rules import MAX_NAME
 PREFIX = "pwcheck"
 SWEEP_PAGES = 20
 CLEANUP_SECONDS = 120.0
+CLEANUP_REQUEST_WAIT = 10.0  # the longest one clean-up request may wait, so that the whole
+# clean-up ends within CLEANUP_SECONDS and one request's wait (a `Retry-After: 60` included)
 FIRST_PAUSE = 1.0  # seconds between the first two rounds; doubled each round, up to MAX_PAUSE
 MAX_PAUSE = 15.0
 DELETED = (200, 204, 404)
@@ -130,11 +132,11 @@ class Ledger:
         pause = FIRST_PAUSE
         try:
             while True:
-                left.reason = self._delete(api, left.remaining)
+                left.reason = self._delete(api, left.remaining, deadline)
                 if not left.remaining:
                     listed, problem = self._listed(api)
                     left.remaining = listed
-                    left.reason = self._delete(api, left.remaining) or problem
+                    left.reason = self._delete(api, left.remaining, deadline) or problem
                     if not left.remaining and not problem:
                         return left
                 if time.monotonic() + pause > deadline:
@@ -145,10 +147,13 @@ class Ledger:
             left.interrupted = True
             return left
 
-    def _delete(self, api: Api, ids: list[str]) -> str:
-        """Delete each id, taking it off `ids` once gone; returns the last reason one stayed."""
+    def _delete(self, api: Api, ids: list[str], deadline: float) -> str:
+        """Delete each id, taking it off `ids` once gone, until `deadline`; returns the last
+        reason one stayed."""
         reason = ""
         for package_id in list(ids):
+            if time.monotonic() > deadline:
+                return reason or "out of time"
             try:
                 status = api.delete(package_id).status_code
             except httpx.HTTPError as exc:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from patchworks_mock.contract.transport import Record, RetryingTransport, pace_request
+from patchworks_mock.contract.transport import MAX_WAIT, Record, RetryingTransport, pace_request
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import BackgroundServer
 
@@ -50,14 +50,17 @@ class Target:
     network: Record = field(default_factory=Record)  # flakes and rate budget, for every client
     timeout: float = TIMEOUT
 
-    def client(self) -> httpx.Client:
+    def client(self, max_wait: float = MAX_WAIT) -> httpx.Client:
         """An HTTP client with the key in `Authorization`, asking for JSON, that retries as
-        `transport.py` says (its clients share one `network` record)."""
+        `transport.py` says, waiting at most `max_wait` seconds per request (its clients share
+        one `network` record)."""
         headers = {"Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = self.api_key
         transport = RetryingTransport(
-            pace=pace_request(self.base_url, PROBE_PATH, headers), record=self.network
+            max_wait=max_wait,
+            pace=pace_request(self.base_url, PROBE_PATH, headers),
+            record=self.network,
         )
         return httpx.Client(
             base_url=self.base_url, headers=headers, timeout=self.timeout, transport=transport
