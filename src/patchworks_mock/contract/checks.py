@@ -611,9 +611,14 @@ def validation_summary(exchange: Exchange, seen: Seen) -> list[Finding] | None:
 
 
 def query_not_allowed_message(exchange: Exchange, seen: Seen) -> list[Finding] | None:
-    """A 400 on a GET is spatie's refusal of a filter, sort or include, in its words."""
+    """A 400 on a GET that names a filter, sort or include is spatie's refusal of it, in its
+    words. (A 400 that is not JSON comes from something in front, a proxy's "header too
+    large", say: not the API's to judge here.)"""
     message = _message(exchange)
     if exchange.status != 400 or exchange.method != "GET" or exchange.route is None:
+        return None
+    asked = any(k.startswith("filter[") or k in ("sort", "include") for k, _ in exchange.query)
+    if not asked or not isinstance(exchange.json, dict):
         return None
     if message is not None and any(p.fullmatch(message) for p in QUERY_NOT_ALLOWED):
         return []

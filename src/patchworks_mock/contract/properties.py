@@ -433,15 +433,11 @@ def auth_check(operation_id: str, method: str, path: str) -> Callable[[Context],
         concrete = _concrete(path)
 
         def one(key: str | None) -> None:
-            headers = {"Accept": "application/json"}
-            if key is not None:
-                headers["Authorization"] = key
-            with httpx.Client(
-                base_url=ctx.target.base_url,
-                headers=headers,
-                timeout=30,
-                event_hooks=ctx.client.event_hooks,  # the checks of every answer see these too
-            ) as bare:
+            with ctx.target.client() as bare:  # retried and paced as every request of the run
+                bare.event_hooks = ctx.client.event_hooks  # the checks of every answer see it
+                bare.headers.pop("Authorization", None)
+                if key is not None:
+                    bare.headers["Authorization"] = key
                 body: dict[str, object] | None = {} if method in ("POST", "PUT") else None
                 response = bare.request(method, concrete, json=body)
             what = "no Authorization header" if key is None else f"the wrong key {key!r}"
