@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import yaml
 
 from patchworks_mock.bundled import PACKAGES_SPEC
+from patchworks_mock.contract import contract_file
 from patchworks_mock.contract.api import OPERATIONS, label
+from patchworks_mock.contract.contract_file import resolve
 from patchworks_mock.contract.expectations import Assumption, Violation, data, expect
 from patchworks_mock.contract.rules import stored
 
@@ -64,16 +65,6 @@ class Limit:
         return f"{self.location} {self.field} {self.keyword} {self.bound}"
 
 
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    """`node` with any local `$ref` followed."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = spec
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _field_limits(operation: str, location: str, field: str, schema: dict) -> list[Limit]:
     return [
         Limit(operation, location, field, keyword, int(schema[keyword]))
@@ -92,21 +83,25 @@ def read_limits(spec: dict[str, Any]) -> list[Limit]:
                 continue
             operation = item[method]
             op_id = operation["operationId"]
-            for parameter in (_resolve(spec, p) for p in shared + operation.get("parameters", [])):
+            for parameter in (resolve(spec, p) for p in shared + operation.get("parameters", [])):
                 if parameter.get("in") == "query":
-                    schema = _resolve(spec, parameter.get("schema", {}))
+                    schema = resolve(spec, parameter.get("schema", {}))
                     limits += _field_limits(op_id, "query", parameter["name"], schema)
-            body = _resolve(spec, operation.get("requestBody", {}))
-            schema = _resolve(spec, body.get("content", {}).get("application/json", {}))
-            schema = _resolve(spec, schema.get("schema", {}))
+            body = resolve(spec, operation.get("requestBody", {}))
+            schema = contract_file.resolve(
+                spec, body.get("content", {}).get("application/json", {})
+            )
+            schema = resolve(spec, schema.get("schema", {}))
             for field, prop in schema.get("properties", {}).items():
-                limits += _field_limits(op_id, "body", field, _resolve(spec, prop))
+                limits += _field_limits(op_id, "body", field, resolve(spec, prop))
     return limits
 
 
 def load_limits(path: Path = PACKAGES_SPEC) -> list[Limit]:
     """The limits of the contract file (the bundled one by default)."""
-    return read_limits(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return read_limits(
+        contract_file.bundled() if path == PACKAGES_SPEC else contract_file.read(path)
+    )
 
 
 # -- the values tried at each limit ------------------------------------------------------------

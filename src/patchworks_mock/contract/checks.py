@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from patchworks_mock.contract.api import DEPLOYED, OPERATIONS, PACKAGES, label
-from patchworks_mock.contract.boundaries import Limit, load_limits
+from patchworks_mock.contract.boundaries import LIMITS, Limit
 from patchworks_mock.contract.exchange import Exchange
 from patchworks_mock.contract.rules import (
     ABSENT,
@@ -284,7 +284,7 @@ def _page_request(exchange: Exchange) -> int | None:
 def _limits() -> dict[str, list[Limit]]:
     """The contract's limits on each operation's input (query parameters and body fields)."""
     limits: dict[str, list[Limit]] = {}
-    for limit in load_limits():
+    for limit in LIMITS:
         limits.setdefault(label(limit.operation), []).append(limit)
     return limits
 

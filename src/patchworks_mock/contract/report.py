@@ -32,7 +32,9 @@ ASSUMPTION_TITLE = (
 class Result:
     """One check of one operation: its verdict and, on failure, how to see it again."""
 
-    suite: str  # "schema", "properties", "stateful", or "exchanges" for the shared checks
+    # "schema", "properties", "stateful"; "checks" (the shared checks of every answer),
+    # "network" (requests that succeeded on retry), "run" (the run itself stopped)
+    suite: str
     operation: str
     check: str
     status: str
@@ -70,7 +72,8 @@ class Row:
 
 @dataclass
 class OperationLine:
-    """One operation in the short report: checks that ran, and how many failed or were flaky."""
+    """One operation in the short report: how many checks ran on it, and how many of those
+    failed, and were flaky (their flaky results are counted in the flaky part below)."""
 
     operation: str
     checks: int
@@ -96,7 +99,7 @@ def by_operation(results: list[Result]) -> list[OperationLine]:
         line = lines.setdefault(row.operation, OperationLine(row.operation, 0, 0, 0))
         line.checks += 1
         line.failed += row.status in (FAILED, ERROR)
-        line.flaky += row.counts[FLAKY]
+        line.flaky += row.counts[FLAKY] > 0
     return sorted(lines.values(), key=lambda line: line.operation)
 
 

@@ -10,47 +10,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
-import yaml
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30Validator
 
-from patchworks_mock import bundled
+from patchworks_mock.contract import contract_file
 
 MAX_ERRORS = 5
 MAX_VALUE = 60  # characters of a value quoted in a message
 
 
-@cache
-def _contract() -> dict[str, Any]:
-    return yaml.safe_load(bundled.PACKAGES_SPEC.read_text(encoding="utf-8"))
-
-
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    """Follow a local `$ref` (the responses and schemas of the contract use them)."""
-    while "$ref" in node:
-        target: Any = _contract()
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def response_schema(operation: str, status: int) -> dict[str, Any] | None:
     """The JSON schema the contract gives `operation` ("GET /path") for `status`, if any."""
     method, _, path = operation.partition(" ")
-    responses = _contract()["paths"].get(path, {}).get(method.lower(), {}).get("responses", {})
+    spec = contract_file.bundled()
+    responses = spec["paths"].get(path, {}).get(method.lower(), {}).get("responses", {})
     response = responses.get(str(status)) or responses.get("default")
     if response is None:
         return None
-    media = _resolve(response).get("content", {}).get("application/json")
+    media = contract_file.resolve(spec, response).get("content", {}).get("application/json")
     if media is None or "schema" not in media:
         return None
     # The schema's `#/components/...` references resolve against the root: give it the
     # contract's components.
-    return {**media["schema"], "components": _contract()["components"]}
+    return {**media["schema"], "components": spec["components"]}
 
 
 def _where(error: ValidationError) -> str:
