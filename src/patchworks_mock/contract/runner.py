@@ -490,7 +490,8 @@ def flaky_rows(network: Record, base_path: str = "") -> list[report.Result]:
                 operation,
                 "recovered_on_retry",
                 report.FLAKY,
-                f"{len(flakes)} requests succeeded on retry after {what}",
+                f"{len(flakes)} request{'s' if len(flakes) > 1 else ''} succeeded on retry "
+                f"after {what}",
             )
         )
     return rows
