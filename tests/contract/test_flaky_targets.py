@@ -324,6 +324,8 @@ def test_a_schema_post_that_met_a_5xx_is_never_sent_again_only_new_ones_like_it(
         assert schema_suite.reproduces(client, ledger, post("/api/v1/packages", original))
         add = post("/api/v1/packages/5/flow-versions/3", b'{"priority": 7}')
         assert schema_suite.reproduces(client, ledger, add)
+        odd = post("/api/v1/packages/5/flow-versions/\x1d", b"{}")  # as Schemathesis sent it
+        assert schema_suite.reproduces(client, ledger, odd)
         # a create with no name to vary is not sent again: whether it recurs is not known
         assert schema_suite.reproduces(client, ledger, post("/api/v1/packages", b"{}")) is None
         get = internals.RecordedRequest("GET", f"{url}/api/v1/packages", {}, None)
@@ -341,9 +343,11 @@ def test_a_schema_post_that_met_a_5xx_is_never_sent_again_only_new_ones_like_it(
     assert adds == [
         ("/api/v1/packages/8/flow-versions/3", b'{"priority": 7}'),
         ("/api/v1/packages/7/flow-versions/3", b'{"priority": 7}'),
+        ("/api/v1/packages/8/flow-versions/\x1d", b"{}"),
+        ("/api/v1/packages/7/flow-versions/\x1d", b"{}"),
     ]
     assert ("/api/v1/packages", original) not in app.sent
-    assert len(app.sent) == 2 * schema_suite.RESENDS
+    assert len(app.sent) == 3 * schema_suite.RESENDS
 
 
 def test_an_unconfirmed_5xx_fails_unless_the_server_showed_noise_elsewhere() -> None:

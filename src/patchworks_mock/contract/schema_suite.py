@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import schemathesis
@@ -31,6 +32,7 @@ from patchworks_mock import bundled
 from patchworks_mock.contract import report, schema_errors
 from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import OPERATIONS, PACKAGES
+from patchworks_mock.contract.exchange import api_path
 from patchworks_mock.contract.profiles import PHASES
 from patchworks_mock.contract.rules import ABSENT, KEY_VARIABLE, nonblank
 from patchworks_mock.contract.safety import Ledger
@@ -230,13 +232,16 @@ def _on_the_wire(url: str) -> str:
     return re.sub(r"[\x00-\x20\x7f]", lambda m: f"%{ord(m.group()):02X}", url)
 
 
-def _fresh_posts(ledger: Ledger, request: internals.RecordedRequest) -> list[tuple[str, bytes]]:
+def _fresh_posts(
+    ledger: Ledger, request: internals.RecordedRequest, base_path: str
+) -> list[tuple[str, bytes]]:
     """New POSTs like `request`, one per re-check (at most `RESENDS`): a create under a new
     name, or the same body for another package of the run's own. Empty when nothing can be
     varied (a create without a name, no other package): that POST is not sent again."""
-    url = httpx.URL(_on_the_wire(request.url))
+    wire = urlsplit(_on_the_wire(request.url))  # its path stays percent-encoded, as sent
+    path = api_path(wire.path, base_path)
     body = request.body or b""
-    if url.path == PACKAGES:
+    if path == PACKAGES:
         try:
             sent = json.loads(body)
         except ValueError:
@@ -248,15 +253,14 @@ def _fresh_posts(ledger: Ledger, request: internals.RecordedRequest) -> list[tup
         for number in range(1, RESENDS + 1):
             with ledger.rerun(number):
                 renamed = {**sent, "name": ledger.name(name.removeprefix(ledger.run_prefix))}
-            fresh.append((str(url), json.dumps(renamed).encode()))
+            fresh.append((urlunsplit(wire), json.dumps(renamed).encode()))
         return fresh
-    parts = url.path.split("/")
-    if url.path.startswith(PACKAGES + "/") and len(parts) > 4:
-        others = [p for p in reversed(ledger.live_since(0)) if p != parts[4]][:RESENDS]
-        return [
-            (str(url.copy_with(path="/".join([*parts[:4], other, *parts[5:]]))), body)
-            for other in others
-        ]
+    segments = path.split("/")
+    if path.startswith(PACKAGES + "/") and len(segments) > 4:
+        before = wire.path[: len(wire.path) - len(path)]  # the target's own prefix
+        others = [p for p in reversed(ledger.live_since(0)) if p != segments[4]][:RESENDS]
+        paths = [before + "/".join([*segments[:4], other, *segments[5:]]) for other in others]
+        return [(urlunsplit(wire._replace(path=path)), body) for path in paths]
     return []
 
 
@@ -274,7 +278,8 @@ def reproduces(
     if request.method.upper() in IDEMPOTENT:
         attempts = [(_on_the_wire(request.url), request.body)]
     else:
-        attempts = [(url, body) for url, body in _fresh_posts(ledger, request)]
+        base_path = urlsplit(str(client.base_url)).path.rstrip("/")
+        attempts = list(_fresh_posts(ledger, request, base_path))
         if not attempts:
             return None
     for url, body in attempts:
