@@ -35,7 +35,7 @@ from patchworks_mock.contract.expectations import (
     expect,
     expect_status,
 )
-from patchworks_mock.contract.hypothesis_runs import not_reproduced, suite_settings
+from patchworks_mock.contract.hypothesis_runs import NotReproduced, not_reproduced, suite_settings
 from patchworks_mock.contract.rules import ABSENT, DEFAULT_PRIORITY, MAX_NAME, nonblank, stored
 from patchworks_mock.contract.safety import Ledger
 
@@ -393,12 +393,14 @@ def run(
     last ones may be the sequence's own clean-up, which runs after the failure).
     """
     sequence: list[str] = []
+    noise: list[str] = []  # the last answer that may have been the server's noise (5xx, 429)
 
     def remember(response: httpx.Response) -> None:
         request = response.request
-        sequence.append(
-            f"{request.method} {request.url.raw_path.decode()} -> {response.status_code}"
-        )
+        line = f"{request.method} {request.url.raw_path.decode()} -> {response.status_code}"
+        sequence.append(line)
+        if response.status_code >= 500 or response.status_code == 429:
+            noise[:] = [line]
 
     machine = build_machine(
         client, ledger, capabilities, on_new_sequence=sequence.clear, assumptions=assumptions
@@ -414,6 +416,10 @@ def run(
     except Violation as exc:
         shown = sequence[-MAX_SHOWN:]
         exc.message += "\nthe sequence of requests that led there:\n  " + "\n  ".join(shown)
+        raise
+    except NotReproduced as exc:
+        if exc.first is None and noise:  # Hypothesis kept no failure: say what the run met
+            exc.detail += f" (the last answer that may have been noise: {noise[0]})"
         raise
     finally:
         hooks.remove(remember)
