@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from patchworks_mock.app import create_app
-from patchworks_mock.contract import properties, report, runner, schema_suite, transport
+from patchworks_mock.contract import outcomes, properties, report, runner, schema_suite, transport
 from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import Api
 from patchworks_mock.contract.expectations import Violation
@@ -353,11 +353,11 @@ def test_a_schema_post_that_met_a_5xx_is_never_sent_again_only_new_ones_like_it(
 def test_an_unconfirmed_5xx_fails_unless_the_server_showed_noise_elsewhere() -> None:
     unknown = schema_suite.results_of([_outcome("a", 503)], lambda request: None)
     assert [(r.status, r.unconfirmed) for r in unknown] == [(report.FAILED, True)]
-    runner.settle_unconfirmed(unknown)
+    outcomes.settle_unconfirmed(unknown)
     assert unknown[0].status == report.FAILED  # nothing else suggests noise: a failure
     noisy = [*schema_suite.results_of([_outcome("b", 503)], lambda request: None)]
     noisy.append(report.Result("network", "GET /api/v1/packages", "recovered", report.FLAKY))
-    runner.settle_unconfirmed(noisy)
+    outcomes.settle_unconfirmed(noisy)
     assert noisy[0].status == report.FLAKY
     assert noisy[0].message.startswith("not checked again, on a server whose 5xx came and went")
 
@@ -421,5 +421,5 @@ def test_a_property_failing_on_a_post_5xx_is_run_again_and_judged_by_the_request
 ) -> None:
     with httpx.Client() as client:
         ctx = properties.Context(Target("http://127.0.0.1:9", "k"), Ledger("abc"), client, 1, 1)
-        result = runner._property_result(_failing_on_creates(names), ctx)
+        result = outcomes.property_result(_failing_on_creates(names), ctx)
     assert result.status == status, result.message
