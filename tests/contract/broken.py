@@ -751,3 +751,13 @@ def absent_version_removal_answers_200(app):
         return status, body
 
     return Rewriting(app, rewrite)
+
+
+def unknown_filter_ignored(app):
+    """Unknown filters are silently ignored (spatie's `disable_invalid_filter_query_exception`)."""
+
+    def rewrite(method, path, query, body):
+        kept = [(k, v) for k, v in query if not k.startswith("filter[") or k == "filter[name]"]
+        return kept, body
+
+    return RewritingRequest(app, rewrite)

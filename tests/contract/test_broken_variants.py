@@ -86,6 +86,11 @@ VARIANTS = [
             broken.name_length_in_bytes,
         )
     ),
+    (
+        broken.unknown_filter_ignored,
+        {"suites": PROPS, "properties": ("unknown_query_refused",)},
+        "unknown_query_refused",
+    ),
     # -- inconsistent answers: the checks of every answer (contract/checks.py) --
     (
         broken.compare_in_sync_without_environment_version,

@@ -27,6 +27,7 @@ from patchworks_mock.contract.hypothesis_runs import check_all
 from patchworks_mock.contract.rules import (
     ABSENT,
     DEFAULT_PRIORITY,
+    QUERY_NOT_ALLOWED,
     UNAUTHENTICATED,
     nonblank,
     stored,
@@ -467,6 +468,44 @@ def auth_check(operation_id: str, method: str, path: str) -> Callable[[Context],
     return check
 
 
+UNKNOWN_QUERIES = [  # one of each kind spatie refuses; none of them names anything allowed
+    ({"filter[colour]": "red"}, "filter"),
+    ({"sort": "colour"}, "sort"),
+    ({"include": "owner"}, "include"),
+]
+
+
+def unknown_query_refused(path: str) -> Callable[[Context], None]:
+    """An unknown filter, sort or include is refused with spatie's 400, not ignored."""
+
+    def check(ctx: Context) -> None:
+        concrete = _concrete(path).replace(f"/{ABSENT}", f"/{_any_package(ctx)}")
+        for query, kind in UNKNOWN_QUERIES:
+            response = ctx.client.get(concrete, params=query)
+            message = response.json().get("message") if response.status_code == 400 else None
+            expect(
+                isinstance(message, str)
+                and message.startswith(f"Requested {kind}(s)")
+                and any(p.fullmatch(message) for p in QUERY_NOT_ALLOWED),
+                f"an unknown {kind} ({query}) was not refused with spatie's 400",
+                response,
+                f"HTTP 400 Requested {kind}(s) `...` ... not allowed. Allowed ... are `...`.",
+            )
+
+    check.__doc__ = f"GET {path} refuses an unknown filter, sort or include with 400."
+    return check
+
+
+def _any_package(ctx: Context) -> str:
+    """A package to ask about: the run's latest, else the first one listed."""
+    latest = ctx.ledger.latest()
+    if latest is not None:
+        return latest
+    listed = ctx.api.list({"per_page": 1})
+    rows = listed.json().get("data") if listed.status_code == 200 else None
+    return str(rows[0]["id"]) if rows else ABSENT
+
+
 PROPERTIES = [
     Property("pagination", label("listPackages"), ("write",), pagination),
     Property("name_filter", label("listPackages"), ("write",), name_filter),
@@ -479,4 +518,9 @@ PROPERTIES = [
         for op, method, path in OPERATIONS
     ),
     *(Property(*entry) for entry in boundaries.CHECKS),
+    *(
+        Property("unknown_query_refused", f"GET {path}", (), unknown_query_refused(path))
+        for _, method, path in OPERATIONS
+        if method == "GET" and "compare" not in path  # compare takes no query parameters
+    ),
 ]
