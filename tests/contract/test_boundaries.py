@@ -186,3 +186,28 @@ def test_a_failure_outranks_an_assumption_and_every_limit_is_tried() -> None:
     assert tried == ["assume", "a", "b"]
     with pytest.raises(Assumption):
         boundaries._all([assume, lambda: None])
+
+
+def test_schemathesis_meets_a_clamped_per_page_as_an_assumption_too() -> None:
+    """Its `negative_data_rejection` names the one invalid query bound (assumption 8 of
+    `schemathesis_internals`): past a decided bound it is an assumption, not a failure."""
+    run = run_suite(
+        broken.per_page_clamped(create_app()),
+        suites=("schema",),
+        operations=("listPackages",),
+        phases=("coverage",),
+    )
+    assert run.code == 0, run.output
+    assumed = [r for r in run.results if r.status == report.ASSUMPTION]
+    assert {(r.operation, r.check) for r in assumed} == {(LIST, "negative_data_rejection")}
+    assert all("per_page=101" in r.curl and "api-notes decides" in r.message for r in assumed)
+
+
+def test_schemathesis_accepting_past_a_fact_bound_stays_a_failure() -> None:
+    run = run_suite(
+        broken.page_zero_as_first(create_app()),
+        suites=("schema",),
+        operations=("listPackages",),
+        phases=("coverage",),
+    )
+    assert ("GET /api/v1/packages", "negative_data_rejection") in run.failing_pairs(), run.output

@@ -326,3 +326,15 @@ def test_a_fatal_error_event_is_read() -> None:
     assert internals.translate(event) == internals.FatalError("cannot load"), (
         f"schemathesis.engine.events.FatalError no longer carries `exception`: {FIX}"
     )
+
+
+def test_assumption_8_a_query_bound_is_named_in_one_line() -> None:
+    one = (
+        "Invalid data should have been rejected\nExpected: 400, 422\n"
+        "Invalid component: parameter `per_page` in query - per_page: Value greater than maximum"
+    )
+    assert internals.query_bound_broken(one) == ("per_page", "maximum")
+    low = one.replace("greater than maximum", "less than minimum").replace("per_page", "page")
+    assert internals.query_bound_broken(low) == ("page", "minimum")
+    several = "Invalid component: parameters `page`, `per_page` in query\n  - page: ...\n  - ..."
+    assert internals.query_bound_broken(several) is None

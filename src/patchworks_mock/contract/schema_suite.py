@@ -32,6 +32,7 @@ from patchworks_mock import bundled
 from patchworks_mock.contract import report, schema_errors
 from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import OPERATIONS, PACKAGES
+from patchworks_mock.contract.boundaries import DECISIONS
 from patchworks_mock.contract.exchange import api_path
 from patchworks_mock.contract.profiles import PHASES
 from patchworks_mock.contract.rules import ABSENT, KEY_VARIABLE, nonblank
@@ -335,6 +336,14 @@ def results_of(
             continue
         status = report.FAILED
         message = _message(outcome, failure)
+        decided = (
+            internals.query_bound_broken(failure.message)
+            if outcome.check == "negative_data_rejection"
+            else None
+        )
+        if decided in DECISIONS:  # past a bound api-notes decided, not one of the contract's facts
+            status = report.ASSUMPTION
+            message = f"{message}\n{DECISIONS[decided]}"
         unconfirmed = False
         if _noise(failure) and failure.request is not None:
             if outcome.case_id not in recurred:

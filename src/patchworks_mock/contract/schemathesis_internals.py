@@ -49,6 +49,11 @@ version, each checked by a smoke test in `tests/contract/test_schemathesis_inter
    outcome for later copies (`engine/run/unit/_case.py`, `_call_and_validate_once`), so a 503
    met once ends the scenario as a failure all the same (never as a `Flaky` success). The suite
    re-sends such a request itself (`schema_suite.reproduces`), from what the recorder holds.
+8. A `negative_data_rejection` failure's message names what was made invalid, when it is one
+   query parameter past a bound, in one line: "Invalid component: parameter `per_page` in
+   query - per_page: value greater than maximum" (or "less than minimum"); the suite reads it
+   (`query_bound_broken`) to tell a server that differs from a decided bound (an assumption)
+   from one that accepts anything invalid.
 
 What the suite uses as public (documented, or exported in `schemathesis.__all__`), outside this
 module: `schemathesis.openapi.from_path(path, config=...)`, `schemathesis.Config.from_dict` with
@@ -59,6 +64,7 @@ the keys of `schemathesis.toml`, `schema.include(operation_id=...)`, `schema.hoo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -287,3 +293,22 @@ def before_call(
         yield
     finally:
         del _before_call[key]
+
+
+# -- what a failure's message says (assumption 8) ------------------------------------------------
+
+_QUERY_BOUND = re.compile(
+    r"^Invalid component: parameter `([^`]+)` in query - \1: value (greater than maximum|less than"
+    r" minimum)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def query_bound_broken(message: str) -> tuple[str, str] | None:
+    """(parameter, "maximum" or "minimum") when a `negative_data_rejection` failure's only
+    invalid component is one query parameter past that bound; else None."""
+    found = _QUERY_BOUND.findall(message)
+    if len(found) != 1 or message.count("Invalid component:") != 1:
+        return None
+    name, broken = found[0]
+    return name, "maximum" if "maximum" in broken.lower() else "minimum"
