@@ -82,7 +82,9 @@ def test_an_unknown_charset_is_415(client):
     assert response.status_code == 415
 
 
-@pytest.mark.parametrize("raw", [b"{bad", b'{"name": "x"', b"\xff\xfe", b"[" * 100_000])
+@pytest.mark.parametrize(
+    "raw", [b"{bad", b'{"name": "x"', b"\xff\xfe", b"[" * 100_000, b"\x0b", b" \x0c "]
+)
 def test_malformed_json_is_400_and_changes_nothing(client, store, raw):
     response = client.post(
         "/api/v1/packages", content=raw, headers={"Content-Type": "application/json"}
@@ -90,6 +92,12 @@ def test_malformed_json_is_400_and_changes_nothing(client, store, raw):
     assert response.status_code == 400
     assert response.json()["message"].startswith("The request body is not valid")
     assert len(store().packages) == 5
+
+
+@pytest.mark.parametrize("raw", [b"", b" \r\n\t "])
+def test_a_body_of_json_whitespace_is_no_body(client, raw):
+    response = client.put("/api/v1/packages/1", content=raw)
+    assert response.status_code == 200
 
 
 def test_a_body_without_content_type_is_read_as_json(client):

@@ -112,6 +112,11 @@ def body_errors(schema: dict[str, t.Any], body: t.Any) -> dict[str, list[str]]:
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 0))
 
 
+# What JSON allows around a value: a body of only these is no body. Python's bytes.strip()
+# takes \x0b and \x0c too, which JSON (and PHP's json_decode) refuse.
+JSON_WHITESPACE = b" \t\n\r"
+
+
 def decode_body(raw: bytes, encoding: str) -> t.Any:
     """A request's JSON body as Laravel reads it: none is `{}`, strings trimmed, blanks null."""
     return input_as_laravel_reads_it(decode_raw_body(raw, encoding))
@@ -122,7 +127,7 @@ def decode_raw_body(raw: bytes, encoding: str) -> t.Any:
     PHP's largest integer, a float: refused where an integer or string is wanted, never a
     500): none is `{}`; a charset Python does not know is 415, bytes that are not UTF-8 or
     JSON are 400."""
-    if not raw.strip():
+    if not raw.strip(JSON_WHITESPACE):
         return {}
     try:
         text = raw.decode(encoding)
