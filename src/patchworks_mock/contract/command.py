@@ -95,8 +95,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=(
             "Run the contract suite (Schemathesis checks, domain properties and a model-based "
             "state machine) against the in-process mock, or against --url. Exit 0 when "
-            "everything conforms, 1 when something does not, 2 for bad usage or an unreachable "
-            "server."
+            "everything conforms, 1 when something does not, 2 for bad usage or an unusable "
+            "server, 130 when interrupted (after the clean-up)."
         ),
     )
     parser.add_argument("--url", help="base URL of the server to check (default: the mock)")
@@ -146,7 +146,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--report",
         metavar="PATH.md",
-        help="also write a Markdown summary (for a CI job's summary page)",
+        help='also append a Markdown summary to this file (e.g. "$GITHUB_STEP_SUMMARY")',
     )
     parser.add_argument(
         "-v",
