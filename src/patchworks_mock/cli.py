@@ -26,8 +26,6 @@ from patchworks_mock.contract import command as check_command
 from patchworks_mock.documents import commands as fixture_commands
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 
-API_KEY_VARIABLE = MOCK_KEY_VARIABLE  # the keys `serve` accepts
-
 
 def _port(text: str) -> int:
     """An argparse type: a TCP port, 0 (any free one) to 65535."""
@@ -126,7 +124,7 @@ def serve(args: argparse.Namespace) -> int:
     from patchworks_mock.app import create_app
 
     keys = args.api_key or (
-        [os.environ[API_KEY_VARIABLE]] if os.environ.get(API_KEY_VARIABLE) else []
+        [os.environ[MOCK_KEY_VARIABLE]] if os.environ.get(MOCK_KEY_VARIABLE) else []
     )
     try:
         # What is loaded now lives until the process ends: the collector need not walk it again
@@ -280,7 +278,7 @@ def parser() -> argparse.ArgumentParser:
         "--api-key",
         action="append",
         metavar="KEY",
-        help=f"an API key to accept; repeat for more (default: ${API_KEY_VARIABLE}, "
+        help=f"an API key to accept; repeat for more (default: ${MOCK_KEY_VARIABLE}, "
         f"else '{DEVELOPMENT_KEY}')",
     )
     run.add_argument(

@@ -13,8 +13,8 @@ Then Connexion's layers route and authenticate, and after them (before validatio
 4. `LowerCaseMediaType`: `Content-Type`'s media type in lower case, before Connexion reads it.
 
 Then Connexion validates, and `dispatch.Dispatch` calls the handler. The journal and the faults
-leave the mock's own endpoints (`/__mock__/...`) alone. `serve` wraps all of it in
-`logs.RequestLines`, which logs a line per request.
+leave the mock's own endpoints (`/__mock__/...`) alone. At `--log-level info` or
+`debug`, `serve` wraps all of it in `logs.RequestLines`, which logs a line per request.
 """
 
 from __future__ import annotations

@@ -29,3 +29,16 @@ def run_suite(app=None, **options) -> Run:
     chosen = runner.Options(seed=SEED, profile="quick", **options)
     code, results = runner.execute(chosen, out=out, app=app)
     return Run(code, results, out.getvalue())
+
+
+class UnderPrefix:
+    """The mock served under `/prefix`, as behind a gateway that strips it."""
+
+    def __init__(self, app) -> None:
+        self.app, self.state = app, app.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/prefix/"):
+            path, raw = scope["path"][len("/prefix") :], scope["raw_path"][len(b"/prefix") :]
+            scope = {**scope, "path": path, "raw_path": raw}
+        await self.app(scope, receive, send)

@@ -21,7 +21,7 @@ from patchworks_mock.contract.rules import php_int, validation_message
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import serving
 from tests.contract import broken
-from tests.contract.support import run_suite
+from tests.contract.support import UnderPrefix, run_suite
 
 BASE = "http://127.0.0.1:8000"
 AT = "2026-11-28T06:57:00.000000Z"
@@ -390,6 +390,7 @@ def test_validation_message_and_php_integers() -> None:
         0,
     ]
     assert php_int("9223372036854775808") is None
+    assert php_int("1" * 5000) is None  # past PHP's range, and never int()'s digit limit
 
 
 # -- against what the run saw ----------------------------------------------------------------------
@@ -543,19 +544,6 @@ def test_the_mocks_pages_pass_for_every_page(total: int) -> None:
         answer = exchange("GET", LIST, body=body, query=f"{query}&page={current}")
         assert checks.page_links(answer, Seen()) == [], current
         assert checks.page_arithmetic(answer, Seen()) == [], current
-
-
-class UnderPrefix:
-    """The mock served under `/prefix`, as behind a gateway that strips it."""
-
-    def __init__(self, app) -> None:
-        self.app, self.state = app, app.state
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/prefix/"):
-            path, raw = scope["path"][len("/prefix") :], scope["raw_path"][len(b"/prefix") :]
-            scope = {**scope, "path": path, "raw_path": raw}
-        await self.app(scope, receive, send)
 
 
 def test_the_checks_run_on_a_target_whose_url_has_a_path_prefix() -> None:

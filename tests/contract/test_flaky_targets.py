@@ -24,7 +24,7 @@ from patchworks_mock.contract.target import Target, TargetError, probe
 from patchworks_mock.faults import FaultSettings, PlannedFault, RateLimit
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import serving
-from tests.contract.support import run_suite
+from tests.contract.support import UnderPrefix, run_suite
 
 
 @pytest.fixture(autouse=True)
@@ -423,3 +423,15 @@ def test_a_property_failing_on_a_post_5xx_is_run_again_and_judged_by_the_request
         ctx = properties.Context(Target("http://127.0.0.1:9", "k"), Ledger("abc"), client, 1, 1)
         result = outcomes.property_result(_failing_on_creates(names), ctx)
     assert result.status == status, result.message
+
+
+def test_a_recheck_under_a_path_prefix_records_what_it_creates() -> None:
+    ledger = Ledger("prefix")
+    body = json.dumps({"name": ledger.name("again")}).encode()
+    with (
+        serving(UnderPrefix(create_app())) as url,
+        Target(url + "/prefix", DEVELOPMENT_KEY).client() as client,
+    ):
+        post = internals.RecordedRequest("POST", f"{url}/prefix/api/v1/packages", {}, body)
+        assert schema_suite.reproduces(client, ledger, post) is False  # created: no 5xx again
+    assert len(ledger.owned()) == 1  # and recorded, for the clean-up

@@ -121,4 +121,5 @@ def test_schema_mismatches_are_worded_with_place_and_reason() -> None:
     ]
     assert mismatches(ONE, 404, b'{"error": "gone"}') == ["message is missing (required)"]
     assert mismatches(ONE, 200, b"<html>") == ["the answer is not JSON"]
+    assert mismatches(ONE, 200, b"[" * 100_000) == ["the answer is not JSON"]  # no RecursionError
     assert mismatches(ONE, 418, b"{}") == []  # no schema for it: the status check says so

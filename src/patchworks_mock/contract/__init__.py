@@ -12,6 +12,6 @@ would then be wrong in its judge too). The copies are in `rules.py` (PHP's trim 
 the longest name, the default priority, Laravel's timestamp form, model names and messages,
 how PHP reads an integer, ...); the limits and the response schemas are read from the
 contract file itself (`contract_file.py`). Of the rest of `patchworks_mock` the suite uses
-only the path of the contract file (`bundled`), the CLI's helpers (`cli_common`), and what
-starts the mock in-process (`target.py`).
+only the path of the contract file (`bundled`), the CLI's helpers and the name of the key
+variable (`cli_common`), and what starts the mock in-process (`target.py`).
 """

@@ -7,9 +7,8 @@ import os
 import sys
 from collections.abc import Callable
 
-from patchworks_mock.cli_common import positive
+from patchworks_mock.cli_common import TARGET_KEY_VARIABLE, positive
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES
-from patchworks_mock.contract.rules import KEY_VARIABLE
 
 
 def _seed(text: str) -> int:
@@ -52,10 +51,10 @@ def _unwritable(path: str) -> str | None:
 def check(args: argparse.Namespace) -> int:
     """Run the suite as the options say; the exit code is the verdict."""
     if args.url is not None and not args.api_key:
-        args.api_key = os.environ.get(KEY_VARIABLE)
+        args.api_key = os.environ.get(TARGET_KEY_VARIABLE)
     if args.url is not None and not args.api_key:
         print(
-            f"patchworks-mock: error: --url needs --api-key KEY (or ${KEY_VARIABLE})",
+            f"patchworks-mock: error: --url needs --api-key KEY (or ${TARGET_KEY_VARIABLE})",
             file=sys.stderr,
         )
         return 2
@@ -103,7 +102,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--api-key",
         metavar="KEY",
-        help=f"key sent as 'Authorization: KEY' with --url (default: ${KEY_VARIABLE})",
+        help=f"key sent as 'Authorization: KEY' with --url (default: ${TARGET_KEY_VARIABLE})",
     )
     parser.add_argument(
         "--seed", type=_seed, help="seed for every generator; a run prints its seed"

@@ -90,29 +90,30 @@ class Exchange:
     @cached_property
     def json(self) -> Any:
         """The answer's JSON, or `NOT_JSON`."""
-        return _parse(self.body)
+        return parse_json(self.body)
 
     @cached_property
     def request_json(self) -> Any:
         """The request body's JSON, or `NOT_JSON`."""
-        return _parse(self.request_body)
+        return parse_json(self.request_body)
 
     @cached_property
     def route(self) -> tuple[str, dict[str, str]] | None:
         """(`METHOD /path/{template}`, path parameters) of the operation the URL names."""
         return route_of(self.method, self.path)
 
-    @property
+    @cached_property
     def operation(self) -> str:
         """The operation's label (`operation_of`)."""
-        return operation_of(self.method, self.path)
+        return self.route[0] if self.route else operation_of(self.method, self.path)
 
     @property
     def params(self) -> dict[str, str]:
         return self.route[1] if self.route else {}
 
 
-def _parse(body: bytes) -> Any:
+def parse_json(body: bytes) -> Any:
+    """A body's JSON, or `NOT_JSON` (empty, not JSON, or nested deeper than Python recurses)."""
     if not body:
         return NOT_JSON
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from patchworks_mock.contract.rules import KEY_VARIABLE
+from patchworks_mock.cli_common import TARGET_KEY_VARIABLE
 from patchworks_mock.contract.transport import AFTER_FAILURES
 
 
@@ -38,7 +38,7 @@ def curl_of(
         if name.lower() not in ("authorization", "content-type", "accept"):
             continue
         if name.lower() == "authorization" and api_key and value == api_key:
-            parts += ["-H", f'"Authorization: ${KEY_VARIABLE}"']
+            parts += ["-H", f'"Authorization: ${TARGET_KEY_VARIABLE}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
     if body:

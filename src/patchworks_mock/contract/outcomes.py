@@ -23,7 +23,7 @@ from patchworks_mock.contract.exchange import api_path, operation_of
 from patchworks_mock.contract.expectations import Assumption, Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
 from patchworks_mock.contract.safety import PREFIX
-from patchworks_mock.contract.transport import Flake, Record
+from patchworks_mock.contract.transport import Flake, Record, retryable_status
 
 RERUNS = 2  # how many times a failure that may be noise is run again
 
@@ -56,9 +56,7 @@ def attempt(prop: properties.Property, ctx: properties.Context) -> Attempt:
         response = exc.response
         status = response.status_code if response is not None else 0
         noisy_post = (
-            response is not None
-            and response.request.method == "POST"
-            and (status == 429 or status >= 500)
+            response is not None and response.request.method == "POST" and retryable_status(status)
         )
         return Attempt(
             report.Result(

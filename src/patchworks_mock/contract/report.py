@@ -43,7 +43,7 @@ class Result:
     expected: str = ""
     actual: str = ""
     # A 5xx that could not be checked again (a POST is never sent twice): a failure, unless the
-    # run shows the server's 5xx going away elsewhere (`runner.settle_unconfirmed`).
+    # run shows the server's 5xx going away elsewhere (`outcomes.settle_unconfirmed`).
     unconfirmed: bool = False
 
     @property

@@ -1,4 +1,4 @@
-"""The contract's rules that the suite keeps its own copy of, and the name of its key variable.
+"""The contract's rules that the suite keeps its own copy of.
 
 The suite judges other servers, so it never takes a rule from the mock's code (see the package
 docstring): these are its copies, each written once, here.
@@ -17,11 +17,6 @@ MAX_NAME = 255  # a package name's maxLength
 DEFAULT_PRIORITY = 50  # the priority of a flow version added without one
 ABSENT = "0"  # Laravel ids start at 1: an id that names nothing, in any path
 UNAUTHENTICATED = {"message": "Unauthenticated."}  # the body of every 401
-
-# -- what the suite tells its users ---------------------------------------------------------------
-
-# Where `check --url` looks for the key, and what curl lines in a report say instead of the key.
-KEY_VARIABLE = "PATCHWORKS_API_KEY"
 
 
 def nonblank(text: str) -> bool:
@@ -56,8 +51,10 @@ QUERY_NOT_ALLOWED = (
         r"Requested include\(s\) `.*` are not allowed\. Allowed include\(s\) are `.*`\.", re.S
     ),
 )
-PHP_INT = re.compile(r"[+-]?(0|[1-9][0-9]*)")
+# at most 19 digits: PHP_INT_MAX has 19, and int() of a longer text is work for nothing
+PHP_INT = re.compile(r"[+-]?(0|[1-9][0-9]{0,18})")
 PHP_INT_MAX = 9223372036854775807
+PHP_INT_SPACE = " \t\n\r\x0b"  # what filter_var trims around an integer
 
 
 def not_found(parameter: str, key: str) -> str:
@@ -76,7 +73,7 @@ def validation_message(errors: dict[str, list[str]]) -> str:
 
 def php_int(text: str) -> int | None:
     """What PHP's `filter_var(FILTER_VALIDATE_INT)` makes of `text` (Laravel's `integer`)."""
-    stripped = text.strip(" \t\n\r\x0b")
+    stripped = text.strip(PHP_INT_SPACE)
     if not PHP_INT.fullmatch(stripped):
         return None
     value = int(stripped)

@@ -16,6 +16,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30Validator
 
 from patchworks_mock.contract import contract_file
+from patchworks_mock.contract.exchange import NOT_JSON, parse_json
 
 MAX_ERRORS = 5
 MAX_VALUE = 60  # characters of a value quoted in a message
@@ -88,9 +89,8 @@ def mismatches(operation: str, status: int, content: bytes) -> list[str]:
     schema = response_schema(operation, status)
     if schema is None:
         return []
-    try:
-        body = json.loads(content)
-    except ValueError:
+    body = parse_json(content)
+    if body is NOT_JSON:
         return ["the answer is not JSON"]
     validator = OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER)
     errors: Iterable[ValidationError] = sorted(

@@ -29,16 +29,17 @@ import httpx
 import schemathesis
 
 from patchworks_mock import bundled
+from patchworks_mock.cli_common import TARGET_KEY_VARIABLE
 from patchworks_mock.contract import report, schema_errors
 from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import OPERATIONS, PACKAGES
 from patchworks_mock.contract.boundaries import DECISIONS
-from patchworks_mock.contract.exchange import api_path
+from patchworks_mock.contract.exchange import api_path, route_of
 from patchworks_mock.contract.profiles import PHASES
-from patchworks_mock.contract.rules import ABSENT, KEY_VARIABLE, nonblank
+from patchworks_mock.contract.rules import ABSENT, nonblank
 from patchworks_mock.contract.safety import Ledger
 from patchworks_mock.contract.target import Target
-from patchworks_mock.contract.transport import IDEMPOTENT
+from patchworks_mock.contract.transport import IDEMPOTENT, retryable_status
 
 CREATE = "POST /api/v1/packages"
 DELETE = "DELETE /api/v1/packages/{package}"
@@ -209,7 +210,7 @@ def install_guards(schema: schemathesis.BaseSchema, guard: Guard) -> None:
 
 
 def _curl(code_sample: str) -> str:
-    key = f'"Authorization: ${KEY_VARIABLE}"'
+    key = f'"Authorization: ${TARGET_KEY_VARIABLE}"'
     return code_sample.replace(internals.REDACTED_AUTHORIZATION, key)
 
 
@@ -224,7 +225,7 @@ def _response_text(response: internals.RecordedResponse | None) -> str:
 def _noise(failure: internals.CheckFailure) -> bool:
     """A failure on an answer a flaky server gives: a 5xx or 429."""
     status = failure.response.status_code if failure.response else 0
-    return status == 429 or status >= 500
+    return retryable_status(status)
 
 
 def _on_the_wire(url: str) -> str:
@@ -276,10 +277,10 @@ def reproduces(
     whose answers tell whether the server fails on requests of that kind.
     """
     headers = {k: v for k, v in request.headers.items() if k.lower() not in NOT_RESENT}
+    base_path = urlsplit(str(client.base_url)).path.rstrip("/")  # the target's own prefix
     if request.method.upper() in IDEMPOTENT:
         attempts = [(_on_the_wire(request.url), request.body)]
     else:
-        base_path = urlsplit(str(client.base_url)).path.rstrip("/")
         attempts = list(_fresh_posts(ledger, request, base_path))
         if not attempts:
             return None
@@ -290,12 +291,12 @@ def reproduces(
             return None  # it cannot be sent again as it was: whether it recurs is not known
         except httpx.HTTPError:
             continue
-        if response.request.method == "POST" and response.url.path == PACKAGES:
+        route = route_of(request.method.upper(), api_path(response.url.path, base_path))
+        if route and route[0] == CREATE:
             ledger.record_created(response)
-        deleted = re.fullmatch(PACKAGES + "/([^/]+)", response.url.path)
-        if response.request.method == "DELETE" and deleted and response.status_code == 200:
-            ledger.gone(deleted.group(1))
-        if not (response.status_code == 429 or response.status_code >= 500):
+        if route and route[0] == DELETE and response.status_code == 200:
+            ledger.gone(route[1]["package"])
+        if not retryable_status(response.status_code):
             return False
     return True
 

@@ -38,6 +38,7 @@ from patchworks_mock.contract.expectations import (
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, not_reproduced, suite_settings
 from patchworks_mock.contract.rules import ABSENT, DEFAULT_PRIORITY, MAX_NAME, nonblank, stored
 from patchworks_mock.contract.safety import Ledger
+from patchworks_mock.contract.transport import retryable_status
 
 NAMES = st.text(alphabet="abcXYZ 019-_é", min_size=1, max_size=12).filter(nonblank)
 NOTES = st.none() | st.text(alphabet="abc XYZ", max_size=12)
@@ -399,7 +400,7 @@ def run(
         request = response.request
         line = f"{request.method} {request.url.raw_path.decode()} -> {response.status_code}"
         sequence.append(line)
-        if response.status_code >= 500 or response.status_code == 429:
+        if retryable_status(response.status_code):
             noise[:] = [line]
 
     machine = build_machine(

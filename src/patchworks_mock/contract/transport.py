@@ -81,7 +81,7 @@ def retry_after(response: httpx.Response, now: float | None = None) -> float | N
     return None
 
 
-def _retryable_status(status: int) -> bool:
+def retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
 
@@ -128,7 +128,7 @@ class RetryingTransport(httpx.BaseTransport):
             else:
                 self._note_budget(response)
                 status = response.status_code
-                if not (idempotent and _retryable_status(status)) or last:
+                if not (idempotent and retryable_status(status)) or last:
                     self._recovered(request, seen, status)
                     if seen:  # what the earlier attempts met: an answer to a retry says so
                         response.extensions[AFTER_FAILURES] = tuple(seen)
@@ -154,7 +154,7 @@ class RetryingTransport(httpx.BaseTransport):
 
     def _recovered(self, request: httpx.Request, seen: list[str], status: int) -> None:
         """Keep a flake when earlier attempts failed and this one did not."""
-        if seen and not _retryable_status(status):
+        if seen and not retryable_status(status):
             with self.record.lock:
                 self.record.flakes.append(Flake(request.method, request.url.path, tuple(seen)))
 
