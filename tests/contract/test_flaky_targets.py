@@ -435,3 +435,26 @@ def test_a_recheck_under_a_path_prefix_records_what_it_creates() -> None:
         post = internals.RecordedRequest("POST", f"{url}/prefix/api/v1/packages", {}, body)
         assert schema_suite.reproduces(client, ledger, post) is False  # created: no 5xx again
     assert len(ledger.owned()) == 1  # and recorded, for the clean-up
+
+
+def test_flow_versions_are_learnt_through_a_flaky_server_and_a_wrong_one_is_named() -> None:
+    app = create_app()
+    ledger = Ledger("discover")
+    app.state.planned_faults.append(
+        PlannedFault(503, times=1, method="POST", path="/api/v1/packages")
+    )
+    app.state.planned_faults.append(
+        PlannedFault(500, times=1, method="POST", path="*/flow-versions/*")
+    )
+    with serving(app) as url, Target(url, DEVELOPMENT_KEY).client() as client:
+        flows, problems = runner.discover_flows(Api(client), ledger, ["1", "4", "999"])
+    assert set(flows) == {"1", "4"}
+    assert problems == ["--flow-version 999: HTTP 404"]
+    assert _ours(app, ledger.prefix) == []  # the packages it used are gone
+
+
+def test_deploys_are_skipped_with_the_reason_when_no_flow_version_could_be_used() -> None:
+    target = Target("http://127.0.0.1:9", "k", allow_deploy=True, virtual_environments=["1"])
+    target.flow_versions = ["7"]
+    deploy = next(p for p in properties.PROPERTIES if p.name == "deploy_lifecycle")
+    assert "none of the --flow-version ids could be used" in runner._skip_reason(deploy, target, {})

@@ -512,7 +512,12 @@ PROPERTIES = [
     Property("sort_order", label("listPackages"), ("write",), sort_order),
     Property("crud_round_trip", "create/get/update/delete", ("write",), crud_round_trip),
     Property("flow_versions", "add/remove flow version", ("write", "flows"), flow_versions),
-    Property("deploy_lifecycle", "deploy/compare/remove VE", ("write", "deploy"), deploy_lifecycle),
+    Property(
+        "deploy_lifecycle",
+        "deploy/compare/remove VE",
+        ("write", "flows", "deploy"),
+        deploy_lifecycle,
+    ),
     *(
         Property("auth_enforced", f"{method} {path}", (), auth_check(op, method, path))
         for op, method, path in OPERATIONS

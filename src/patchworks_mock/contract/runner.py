@@ -34,6 +34,7 @@ from patchworks_mock.contract.target import (
     normalise_url,
     probe,
 )
+from patchworks_mock.contract.transport import retryable_status
 
 INTERRUPTED = 130
 Progress = Callable[[str], None]  # prints one line of progress
@@ -82,31 +83,48 @@ def open_target(options: Options, app: ServedApp | None = None) -> Iterator[Targ
     yield target
 
 
+DISCOVERY_ROUNDS = 3  # packages tried for the flow versions a flaky server did not take
+
+
 def discover_flows(
     api: Api, ledger: Ledger, versions: list[str]
 ) -> tuple[dict[str, int], list[str]]:
-    """Each usable flow version's flow id, learnt by adding it to a package of this run's own."""
-    if not versions:
-        return {}, []
-    created = api.create({"name": ledger.name("probe")})
-    package = ledger.record_created(created)
-    if package is None:
-        return {}, [
-            f"could not create a package to look the flow versions up ({created.status_code})"
-        ]
+    """Each usable flow version's flow id, learnt by adding it to a package of this run's own.
+
+    A version the server refused is reported (not used); one that met a 5xx or 429 is tried
+    again on a new package (a POST is never sent twice), for up to `DISCOVERY_ROUNDS` rounds.
+    """
     flows: dict[str, int] = {}
-    problems = []
-    for version in versions:
-        response = api.add_version(package, version)
-        if response.status_code != 200:
-            problems.append(f"--flow-version {version}: HTTP {response.status_code}")
+    problems: list[str] = []
+    pending = list(versions)
+    why = ""  # what the last round met, for the versions still pending
+    for round_number in range(1, DISCOVERY_ROUNDS + 1):
+        if not pending:
+            break
+        created = api.create({"name": ledger.name(f"probe-{round_number}")})
+        package = ledger.record_created(created)
+        if package is None:
+            why = f"HTTP {created.status_code}"
             continue
-        rows = response.json().get("data", {}).get("flow_versions", [])
-        row = next((r for r in rows if str(r.get("id")) == version), None)
-        if row is not None:
-            flows[version] = row["flow_id"]
-        api.remove_version(package, version)
-    api.delete(package)
+        again = []
+        for version in pending:
+            response = api.add_version(package, version)
+            if retryable_status(response.status_code):
+                again.append(version)
+                why = f"HTTP {response.status_code}"
+                continue
+            if response.status_code != 200:
+                problems.append(f"--flow-version {version}: HTTP {response.status_code}")
+                continue
+            rows = response.json().get("data", {}).get("flow_versions", [])
+            row = next((r for r in rows if str(r.get("id")) == version), None)
+            if row is not None:
+                flows[version] = row["flow_id"]
+            api.remove_version(package, version)
+        if api.delete(package).status_code in (200, 204, 404):
+            ledger.gone(package)
+        pending = again
+    problems += [f"--flow-version {version}: {why} each time" for version in pending]
     return flows, problems
 
 
@@ -123,6 +141,8 @@ def scratch_packages(api: Api, ledger: Ledger, flows: dict[str, int]) -> None:
 def _skip_reason(prop: properties.Property, target: Target, flows: dict[str, int]) -> str | None:
     if "write" in prop.needs and target.read_only:
         return "--read-only: this test creates packages"
+    if "flows" in prop.needs and not flows and target.flow_versions:
+        return "none of the --flow-version ids could be used (see the warnings above)"
     if "flows" in prop.needs and not flows:
         return "no flow versions to use: pass --flow-version ID (repeatable)"
     if "deploy" in prop.needs and not target.can_deploy:
