@@ -458,3 +458,13 @@ def test_deploys_are_skipped_with_the_reason_when_no_flow_version_could_be_used(
     target.flow_versions = ["7"]
     deploy = next(p for p in properties.PROPERTIES if p.name == "deploy_lifecycle")
     assert "none of the --flow-version ids could be used" in runner._skip_reason(deploy, target, {})
+
+
+def test_a_misuse_of_hypothesis_is_the_suites_error_not_the_servers() -> None:
+    def misuse(ctx: properties.Context) -> None:
+        ctx.run(st.sampled_from([]), lambda value: None)
+
+    with httpx.Client() as client:
+        ctx = properties.Context(Target("http://127.0.0.1:9", "k"), Ledger("h"), client, 1, 1)
+        result = outcomes.property_result(properties.Property("x", "op", (), misuse), ctx)
+    assert (result.status, result.message[:26]) == (report.ERROR, "the suite itself failed: I")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from hypothesis.errors import HypothesisException
 
 from patchworks_mock.contract import properties, report
 from patchworks_mock.contract.exchange import api_path, operation_of
@@ -81,6 +82,9 @@ def attempt(prop: properties.Property, ctx: properties.Context) -> Attempt:
             noise=post and isinstance(exc, httpx.TimeoutException | httpx.NetworkError),
             signature=("http", type(exc).__name__),
         )
+    except HypothesisException as exc:  # how the suite used Hypothesis, not the server's answer
+        message = f"the suite itself failed: {exc!r}; please report it"
+        return Attempt(report.Result(**base, status=report.ERROR, message=message))
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         return Attempt(
             report.Result(
