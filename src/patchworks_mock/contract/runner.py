@@ -141,15 +141,15 @@ def scratch_packages(api: Api, ledger: Ledger, flows: dict[str, int]) -> None:
 def _skip_reason(prop: properties.Property, target: Target, flows: dict[str, int]) -> str | None:
     if "write" in prop.needs and target.read_only:
         return "--read-only: this test creates packages"
-    if "flows" in prop.needs and not flows and target.flow_versions:
-        return "none of the --flow-version ids could be used (see the warnings above)"
-    if "flows" in prop.needs and not flows:
-        return "no flow versions to use: pass --flow-version ID (repeatable)"
     if "deploy" in prop.needs and not target.can_deploy:
         return (
             "deploys touch a real environment: pass --allow-deploy, --virtual-environment ID "
             "and --flow-version ID"
         )
+    if "flows" in prop.needs and not flows and target.flow_versions:
+        return "none of the --flow-version ids could be used (see the warnings above)"
+    if "flows" in prop.needs and not flows:
+        return "no flow versions to use: pass --flow-version ID (repeatable)"
     return None
 
 
