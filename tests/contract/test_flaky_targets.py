@@ -468,14 +468,3 @@ def test_a_misuse_of_hypothesis_is_the_suites_error_not_the_servers() -> None:
         ctx = properties.Context(Target("http://127.0.0.1:9", "k"), Ledger("h"), client, 1, 1)
         result = outcomes.property_result(properties.Property("x", "op", (), misuse), ctx)
     assert (result.status, result.message[:26]) == (report.ERROR, "the suite itself failed: I")
-
-
-def test_a_network_error_of_schemathesis_is_settled_with_the_whole_run() -> None:
-    network = report.Result("schema", "POST /api/v1/packages", "schemathesis", report.ERROR)
-    network.unconfirmed = True
-    alone = [network]
-    outcomes.settle_unconfirmed(alone)
-    assert alone[0].status == report.ERROR  # nothing else suggests noise: it counts
-    noisy = [network, report.Result("network", "GET /api/v1/packages", "r", report.FLAKY)]
-    outcomes.settle_unconfirmed(noisy)
-    assert noisy[0].status == report.FLAKY

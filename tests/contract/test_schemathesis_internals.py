@@ -338,29 +338,3 @@ def test_assumption_8_a_query_bound_is_named_in_one_line() -> None:
     assert internals.query_bound_broken(low) == ("page", "minimum")
     several = "Invalid component: parameters `page`, `per_page` in query\n  - page: ...\n  - ..."
     assert internals.query_bound_broken(several) is None
-
-
-def test_schemathesis_never_resends_a_post_itself() -> None:
-    """The suite's config leaves POSTs out of Schemathesis's retries and its `auto` resending
-    of 429s; idempotent requests keep both (read back through the schema's config)."""
-    from patchworks_mock.contract.target import Target
-
-    options = schema_suite.SchemaOptions(seed=1, max_examples=1, stateful_steps=2)
-    schema = schema_suite.load(Target("http://127.0.0.1:9", "k"), options)
-    seen = {}
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        retries = schema.config.request_retries_for(operation=operation)
-        seen[operation.method.upper()] = (
-            retries,
-            schema.config.rate_limit_for(operation=operation),
-        )
-    assert seen["POST"][0] == 0 and seen["POST"][1] != "auto"
-    assert seen["GET"] == (schema_suite.REQUEST_RETRIES, "auto")
-
-
-def test_a_network_error_is_titled_as_the_suite_reads_it() -> None:
-    import requests
-    from schemathesis.engine.errors import EngineErrorInfo
-
-    assert EngineErrorInfo(requests.ConnectionError("gone")).title == internals.NETWORK_ERROR

@@ -185,13 +185,13 @@ def assumption_rows(
 
 
 def settle_unconfirmed(results: list[report.Result]) -> None:
-    """A 5xx or network error that could not be checked again stays a failure on a server that
-    never showed one going away; on one that did (a `FLAKY` row elsewhere), it is most likely
-    the same noise and is reported as flaky, marked as not confirmed."""
+    """A 5xx that could not be checked again stays a failure on a server that never showed a
+    5xx going away; on one that did (a `FLAKY` row elsewhere), it is most likely the same noise
+    and is reported as flaky, marked as not confirmed."""
     if not any(r.status == report.FLAKY for r in results):
         return
     for result in results:
-        if result.unconfirmed and result.status in (report.FAILED, report.ERROR):
+        if result.unconfirmed and result.status == report.FAILED:
             result.status = report.FLAKY
             result.message = "not checked again, on a server whose 5xx came and went: " + (
                 result.message

@@ -42,9 +42,8 @@ class Result:
     curl: str = ""
     expected: str = ""
     actual: str = ""
-    # A 5xx or network error that could not be checked again (a POST is never sent twice): a
-    # failure, unless the run shows such noise going away elsewhere
-    # (`outcomes.settle_unconfirmed`).
+    # A 5xx that could not be checked again (a POST is never sent twice): a failure, unless the
+    # run shows the server's 5xx going away elsewhere (`outcomes.settle_unconfirmed`).
     unconfirmed: bool = False
 
     @property

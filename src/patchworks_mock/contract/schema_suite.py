@@ -88,13 +88,6 @@ def config_for(target: Target, options: SchemaOptions) -> schemathesis.Config:
             "request-timeout": target.timeout,
             "request-retries": REQUEST_RETRIES,
             "rate-limit": "auto",
-            # A POST that reached the server is never sent twice: no retry of a timed-out one,
-            # no wait-and-resend of a throttled one (Schemathesis's `auto` resends 429s); their
-            # failures are checked again with new POSTs (`reproduces`). The fixed rate only
-            # replaces `auto` for them; the suite never sends that fast.
-            "operations": [
-                {"include-method": "POST", "request-retries": 0, "rate-limit": "1000/s"}
-            ],
             "generation": {
                 "max-examples": options.max_examples,
                 "database": "none",
@@ -437,9 +430,6 @@ def run(
                         "schemathesis",
                         report.ERROR,
                         message=f"{event.title}: {event.message}",
-                        # a timeout or a dropped connection (a POST's is not retried) may be
-                        # the server's noise: judged with the whole run (`settle_unconfirmed`)
-                        unconfirmed=event.title == internals.NETWORK_ERROR,
                     )
                 )
             elif isinstance(event, internals.Interrupted):

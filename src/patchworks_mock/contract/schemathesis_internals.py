@@ -19,7 +19,7 @@ version, each checked by a smoke test in `tests/contract/test_schemathesis_inter
    - `ScenarioFinished` carries `phase` (the same enum), `status` (compared with
      `schemathesis.engine.Status.SKIP`), `skip_reason` and `recorder`;
    - `NonFatalError` carries `label` and `info.title`, `info.message` (an error in a hook, or a
-     network error, becomes one; a network error's title is `NETWORK_ERROR`);
+     network error, becomes one);
    - `Interrupted`; `FatalError` carries `exception` (only the CLI's loader sends it in 4.32.5;
      it is read in case the engine ever does).
 3. The recorder of a scenario (`ScenarioRecorder`): `label`; `checks`, a dict from case id to a
@@ -85,7 +85,6 @@ if TYPE_CHECKING:
     from schemathesis.engine.recorder import ScenarioRecorder
 
 REDACTED_AUTHORIZATION = "'Authorization: [Filtered]'"  # the key, as a code sample shows it
-NETWORK_ERROR = "Network Error"  # the title of an `EngineError` for a timeout or lost connection
 
 # -- the events the suite reads, as plain data ------------------------------------------------
 
