@@ -761,3 +761,14 @@ def unknown_filter_ignored(app):
         return kept, body
 
     return RewritingRequest(app, rewrite)
+
+
+def removal_after_deploy_409(app):
+    """Removing a flow version from a deployed package is refused with 409, not 422."""
+
+    def rewrite(method, path, status, body):
+        if method == "DELETE" and "/flow-versions/" in path and status == 422:
+            return 409, {"message": body.get("message", "")}
+        return status, body
+
+    return Rewriting(app, rewrite)

@@ -252,6 +252,11 @@ ASSUMPTIONS = [
         {"suites": ("stateful",), "max_examples": 25},
         "model_based_sequence",
     ),
+    (
+        broken.removal_after_deploy_409,
+        {"suites": ("stateful",), "max_examples": 25},
+        "model_based_sequence",
+    ),
 ]
 
 

@@ -296,8 +296,9 @@ def build_machine(
 
         def _refused_after_deploy(self, response: httpx.Response) -> bool:
             """Whether removing a version from a deployed package was refused (api-notes:
-            "Decision: 422 once deployed"); if it was taken out instead, that is kept as an
-            assumption, and the caller's model takes it out too."""
+            "Decision: 422 once deployed"). Taken out instead, or refused with another 4xx
+            (a 409, say), is kept as an assumption; taken out, the caller's model takes it out
+            too. A 5xx is a failure."""
             if response.is_success:
                 decided.expect(
                     False,
@@ -307,6 +308,15 @@ def build_machine(
                     "HTTP 422",
                 )
                 return False
+            if response.is_client_error:
+                decided.expect(
+                    response.status_code == 422,
+                    f"removing a flow version from a deployed package was refused with HTTP "
+                    f"{response.status_code}; api-notes decides 422",
+                    response,
+                    "HTTP 422",
+                )
+                return True
             expect_status(response, 422, "removing a version from a deployed package failed")
             return True
 
