@@ -48,6 +48,11 @@ class Identity:
     name: str
     token: str | None = None  # the bearer token, when the credential is one
 
+    @property
+    def credential(self) -> str:
+        """The API key or the bearer token itself, as `name` holds it."""
+        return self.name.partition(" ")[2]
+
 
 def identify(scope: Scope, serving: MockInstance) -> Identity | None:
     """Who the request's credential names on `serving`; None if it names no one."""

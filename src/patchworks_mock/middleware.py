@@ -162,7 +162,7 @@ class ChooseSandbox:
             sandbox = self._new_sandbox(identity)
         note = logs.note_of(scope)
         if note is not None:  # the request line names the sandbox by its credential's hash
-            note.sandbox = identity.token or credentials.authorization(scope)
+            note.sandbox = identity.credential
         if scope["method"] not in READ_ONLY_METHODS:
             sandbox.own_store()
         return sandbox

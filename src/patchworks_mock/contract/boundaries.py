@@ -19,12 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from patchworks_mock.bundled import PACKAGES_SPEC
 from patchworks_mock.contract import contract_file
 from patchworks_mock.contract.api import OPERATIONS, label
 from patchworks_mock.contract.contract_file import resolve
@@ -88,20 +86,11 @@ def read_limits(spec: dict[str, Any]) -> list[Limit]:
                     schema = resolve(spec, parameter.get("schema", {}))
                     limits += _field_limits(op_id, "query", parameter["name"], schema)
             body = resolve(spec, operation.get("requestBody", {}))
-            schema = contract_file.resolve(
-                spec, body.get("content", {}).get("application/json", {})
-            )
+            schema = resolve(spec, body.get("content", {}).get("application/json", {}))
             schema = resolve(spec, schema.get("schema", {}))
             for field, prop in schema.get("properties", {}).items():
                 limits += _field_limits(op_id, "body", field, resolve(spec, prop))
     return limits
-
-
-def load_limits(path: Path = PACKAGES_SPEC) -> list[Limit]:
-    """The limits of the contract file (the bundled one by default)."""
-    return read_limits(
-        contract_file.bundled() if path == PACKAGES_SPEC else contract_file.read(path)
-    )
 
 
 # -- the values tried at each limit ------------------------------------------------------------
@@ -425,5 +414,5 @@ def supported(limit: Limit) -> bool:
     return limit.operation in table
 
 
-LIMITS = load_limits()
+LIMITS = read_limits(contract_file.bundled())
 CHECKS = checks([limit for limit in LIMITS if supported(limit)])

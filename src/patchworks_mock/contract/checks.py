@@ -217,14 +217,14 @@ def compare_rows(exchange: Exchange, seen: Seen) -> list[Finding] | None:
                     "not null and has the package version's id",
                 )
             )
-        for name, wanted in (("flow_id", "flow_id"), ("flow_name", "flow_name")):
-            if row.get(name) != package_version.get(wanted):
+        for name in ("flow_id", "flow_name"):
+            if row.get(name) != package_version.get(name):
                 found.append(
                     Finding(
                         "compare_rows",
                         f"flow {flow}: {name} is {row.get(name)!r} but package_version."
-                        f"{wanted} is {package_version.get(wanted)!r}",
-                        f"{name} equal to package_version.{wanted}",
+                        f"{name} is {package_version.get(name)!r}",
+                        f"{name} equal to package_version.{name}",
                     )
                 )
         if environment_version is not None and environment_version.get("flow_id") != flow:

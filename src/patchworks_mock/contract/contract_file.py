@@ -8,7 +8,6 @@ code; `boundaries.py` reads its limits from it, `schema_errors.py` its response 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -16,16 +15,11 @@ import yaml
 from patchworks_mock.bundled import PACKAGES_SPEC
 
 
-def read(path: Path) -> dict[str, Any]:
-    """A contract file, parsed."""
-    parsed: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return parsed
-
-
 @cache
 def bundled() -> dict[str, Any]:
     """The bundled contract, parsed once per process."""
-    return read(PACKAGES_SPEC)
+    parsed: dict[str, Any] = yaml.safe_load(PACKAGES_SPEC.read_text(encoding="utf-8"))
+    return parsed
 
 
 def resolve(spec: dict[str, Any], node: Any) -> Any:

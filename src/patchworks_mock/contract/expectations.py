@@ -47,14 +47,23 @@ def curl_of(
     return " ".join(parts)
 
 
-def describe(response: httpx.Response, limit: int = 400) -> str:
-    """`HTTP 404 {"message": ...}`, shortened."""
+MAX_SHOWN_BODY = 400  # characters of an answer's body a report shows
+
+
+def answer_text(status: int, body: str) -> str:
+    """`HTTP 404 {"message": ...}`, the body shortened to `MAX_SHOWN_BODY` characters."""
+    if len(body) > MAX_SHOWN_BODY:
+        body = body[:MAX_SHOWN_BODY] + "…"
+    return f"HTTP {status} {body}".strip()
+
+
+def describe(response: httpx.Response) -> str:
+    """An httpx answer as `answer_text` shows it (its JSON written compactly)."""
     try:
         body = json.dumps(response.json(), ensure_ascii=False)
     except ValueError:
         body = response.text
-    body = body if len(body) <= limit else body[:limit] + "…"
-    return f"HTTP {response.status_code} {body}"
+    return answer_text(response.status_code, body)
 
 
 class Violation(AssertionError):

@@ -23,11 +23,10 @@ from patchworks_mock.contract.exchange import (
     from_schemathesis,
     route_of,
 )
-from patchworks_mock.contract.expectations import curl_of
+from patchworks_mock.contract.expectations import answer_text, curl_of
 
 SUITE = "checks"
 MAX_FAILURES = 3  # distinct failures kept per operation and check
-MAX_BODY = 400
 
 
 @dataclass
@@ -53,8 +52,6 @@ class Observer:
         same = [r for r in self.failures if r.key == (exchange.operation, finding.check)]
         if len(same) >= MAX_FAILURES or any(r.message == finding.message for r in same):
             return
-        body = exchange.body.decode("utf-8", "replace")
-        body = body if len(body) <= MAX_BODY else body[:MAX_BODY] + "…"
         self.failures.append(
             report.Result(
                 SUITE,
@@ -70,7 +67,7 @@ class Observer:
                     self.api_key,
                 ),
                 expected=finding.expected,
-                actual=f"HTTP {exchange.status} {body}".strip(),
+                actual=answer_text(exchange.status, exchange.body.decode("utf-8", "replace")),
             )
         )
 

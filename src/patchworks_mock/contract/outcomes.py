@@ -11,7 +11,6 @@ transport recovered by retrying are `FLAKY` rows too, counted per operation.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from patchworks_mock.contract import properties, report
 from patchworks_mock.contract.exchange import api_path, operation_of
 from patchworks_mock.contract.expectations import Assumption, Violation
 from patchworks_mock.contract.hypothesis_runs import NotReproduced, example_note
-from patchworks_mock.contract.safety import PREFIX
+from patchworks_mock.contract.safety import without_run_names
 from patchworks_mock.contract.transport import Flake, Record, retryable_status
 
 RERUNS = 2  # how many times a failure that may be noise is run again
@@ -108,8 +107,7 @@ def _body_sent(response: httpx.Response | None) -> str:
     """The body a response answered, with the run's name prefix (of any rerun) taken out."""
     if response is None:
         return ""
-    body = response.request.content.decode("utf-8", "replace")
-    return re.sub(rf"{PREFIX}-[0-9a-f]+-(r[0-9]+-)?", "", body)
+    return without_run_names(response.request.content.decode("utf-8", "replace"))
 
 
 def _method(exc: httpx.HTTPError) -> str | None:

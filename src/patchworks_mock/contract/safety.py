@@ -9,6 +9,7 @@ second Ctrl-C) does it give up and name what is left.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -42,6 +43,16 @@ class Leftovers:
 
 def new_run_id() -> str:
     return secrets.token_hex(4)
+
+
+# Every name a run gives starts so (`Ledger.prefix`, and `Ledger.rerun`'s `r<n>-`).
+_RUN_NAME_PREFIX = re.compile(rf"{PREFIX}-[0-9a-f]+-(r[0-9]+-)?")
+
+
+def without_run_names(text: str) -> str:
+    """`text` with the name prefixes of any run (and rerun) taken out, so that two runs of a
+    test can be compared by what they sent."""
+    return _RUN_NAME_PREFIX.sub("", text)
 
 
 class Ledger:

@@ -35,6 +35,7 @@ from patchworks_mock.contract import schemathesis_internals as internals
 from patchworks_mock.contract.api import OPERATIONS, PACKAGES
 from patchworks_mock.contract.boundaries import DECISIONS
 from patchworks_mock.contract.exchange import api_path, route_of
+from patchworks_mock.contract.expectations import answer_text
 from patchworks_mock.contract.profiles import PHASES
 from patchworks_mock.contract.rules import ABSENT, nonblank
 from patchworks_mock.contract.safety import Ledger
@@ -217,9 +218,7 @@ def _curl(code_sample: str) -> str:
 def _response_text(response: internals.RecordedResponse | None) -> str:
     if response is None:
         return ""
-    body = response.content.decode("utf-8", "replace") if response.content else ""
-    body = body if len(body) <= 400 else body[:400] + "…"
-    return f"HTTP {response.status_code} {body}".strip()
+    return answer_text(response.status_code, response.content.decode("utf-8", "replace"))
 
 
 def _noise(failure: internals.CheckFailure) -> bool:
