@@ -27,6 +27,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from patchworks_mock import (
     admin,
@@ -155,25 +156,14 @@ def create_app(
         journal=request_journal.RequestJournal(journal_size, limits.journal_bytes),
         limits=limits,
     )
-    app = MockApp(
+    app = _connexion_app(
         dispatch.Dispatch(),
-        import_name=__name__,
-        specification_dir=str(bundled.SPEC_DIR),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
-        middlewares=connexion_internals.middleware_stack(validate_responses),
+        [
+            (bundled.PACKAGES_SPEC, handlers, validation.PACKAGES_VALIDATORS),
+            (bundled.ADMIN_SPEC, admin, validation.ADMIN_VALIDATORS),
+        ],
+        validate_responses,
     )
-    for spec_file, module, validator_map in (
-        (bundled.PACKAGES_SPEC, handlers, validation.PACKAGES_VALIDATORS),
-        (bundled.ADMIN_SPEC, admin, validation.ADMIN_VALIDATORS),
-    ):
-        app.add_api(
-            spec_file.name,
-            resolver=handler_resolver(module),
-            validator_map=validator_map,
-            uri_parser_class=connexion_internals.URIParser,
-            security_map=connexion_internals.security_map(),
-            validate_responses=validate_responses,
-        )
     # Outermost first: sizes are checked before anything keeps a request; then CORS answers
     # preflights before anything else looks at the request.
     app.add_middleware(
@@ -209,9 +199,65 @@ def create_app(
         settings=faults or FaultSettings(),
     )
     app.add_middleware(middleware.LowerCaseMediaType, position=MiddlewarePosition.BEFORE_VALIDATION)
+    app.state = shared
+    return app
+
+
+def _connexion_app(
+    inner: ASGIApp, apis: list[tuple[Path, ModuleType, dict[str, Any]]], validate_responses: bool
+) -> MockApp:
+    """Connexion's layers around `inner`, serving each (spec file, handler module, validator
+    map) of `apis`, every error answered in Laravel's shape."""
+    app = MockApp(
+        inner,
+        import_name=__name__,
+        specification_dir=str(bundled.SPEC_DIR),
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        middlewares=connexion_internals.middleware_stack(validate_responses),
+    )
+    for spec_file, module, validator_map in apis:
+        app.add_api(
+            spec_file.name,
+            resolver=handler_resolver(module),
+            validator_map=validator_map,
+            uri_parser_class=connexion_internals.URIParser,
+            security_map=connexion_internals.security_map(),
+            validate_responses=validate_responses,
+        )
     app.add_error_handler(errors.ApiError, _api_error)
     app.add_error_handler(ProblemException, _framework_error)
     app.add_error_handler(HTTPException, _framework_error)
     app.add_error_handler(Exception, _server_error)
+    return app
+
+
+def create_request_gate(inner: ASGIApp, limits: Limits | None = None) -> MockApp:
+    """The mock's checks of a request without its state, for the proxy: the size limits,
+    routing, a credential (any: whether it is valid is the upstream's to say), the parameters
+    and the body. A request that passes them all reaches `inner`; any other is answered as the
+    mock answers it (400, 401, 404, 405, 413, 414, 415, 422, 431)."""
+    limits = limits or Limits()
+    nothing = fixtures.Document(
+        {name: [] for name in ("users", "flows", "flow_versions", "virtual_environments")}
+        | {"packages": []},
+        "<the request gate>",
+    )
+    shared = MockInstance(
+        initial=nothing,
+        store=nothing.store(),
+        api_keys=frozenset(),
+        limits=limits,
+        any_credential=True,
+    )
+    app = _connexion_app(
+        inner, [(bundled.PACKAGES_SPEC, handlers, validation.PACKAGES_VALIDATORS)], False
+    )
+    app.add_middleware(
+        middleware.LimitRequests, position=MiddlewarePosition.BEFORE_EXCEPTION, limits=limits
+    )
+    app.add_middleware(
+        middleware.ChooseSandbox, position=MiddlewarePosition.BEFORE_EXCEPTION, shared=shared
+    )
+    app.add_middleware(middleware.LowerCaseMediaType, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.state = shared
     return app

@@ -21,18 +21,22 @@ from patchworks_mock import (
     server,
     uvicorn_internals,
 )
-from patchworks_mock.cli_common import MOCK_KEY_VARIABLE, USAGE_ERROR, fail, positive, whole_number
+from patchworks_mock.cli_common import (
+    LIMIT_HELP,
+    MOCK_KEY_VARIABLE,
+    USAGE_ERROR,
+    byte_size,
+    fail,
+    port,
+    positive,
+    seconds,
+    size_text,
+    whole_number,
+)
 from patchworks_mock.contract import command as check_command
 from patchworks_mock.documents import commands as fixture_commands
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
-
-
-def _port(text: str) -> int:
-    """An argparse type: a TCP port, 0 (any free one) to 65535."""
-    port = whole_number(text)
-    if port is None or port > 65535:
-        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a port (0 to 65535)")
-    return port
+from patchworks_mock.proxy import command as proxy_command
 
 
 def _latency(text: str) -> tuple[int, int]:
@@ -55,54 +59,6 @@ def _share(text: str) -> float:
         value = -1.0
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a share between 0 and 1")
-    return value
-
-
-_BYTE_UNITS = {"": 1, "K": 1024, "KIB": 1024, "M": 1024**2, "MIB": 1024**2, "G": 1024**3}
-_MAX_BYTES = 1024**4  # a sanity bound: past it a "limit" is none
-
-
-def _byte_size(text: str) -> int:
-    """An argparse type: bytes, as N, NK (KiB), NM (MiB) or NG (GiB), at least 1."""
-    digits = text.rstrip("kKmMgGiIbB")
-    unit = _BYTE_UNITS.get(text[len(digits) :].upper())
-    count = whole_number(digits)
-    if count is None or unit is None or not 1 <= count * unit <= _MAX_BYTES:
-        shown = text if len(text) <= 40 else f"{text[:40]}…"
-        raise argparse.ArgumentTypeError(f"'{shown}' is not a size like 16384, 16K or 8M")
-    return count * unit
-
-
-def _size_text(size: int) -> str:
-    """16384 as `16K`, 8388608 as `8M`: a size as the flags take it."""
-    for unit, factor in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
-        if size % factor == 0:
-            return f"{size // factor}{unit}"
-    return str(size)
-
-
-# What each of `Limits` bounds, and what a client gets past it (README "Limits").
-_LIMIT_HELP = {
-    "max_header_bytes": "header lines of one request in all; 431 past it",
-    "max_body_bytes": "a request body, PHP's post_max_size; 413 past it",
-    "max_target_bytes": "a request's path and query; 414 past it",
-    "max_query_keys": "query keys kept, PHP's max_input_vars; the rest are dropped",
-    "journal_bytes": "bytes of bodies, headers, paths and queries each request journal keeps; "
-    "the oldest entries are forgotten past it",
-    "max_sandboxes": "sandboxes with --isolate-keys; a new one past it gets 503 with Retry-After",
-    "max_tokens": "live login tokens; a login past it gets 503 with Retry-After",
-    "max_planned_faults": "planned faults at once; POST /__mock__/faults past it gets 422",
-}
-
-
-def _seconds(text: str) -> float:
-    """An argparse type: a number of seconds above 0 (at most a day)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
     return value
 
 
@@ -264,7 +220,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--port",
-        type=_port,
+        type=port,
         default=8000,
         help="port to listen on; 0 picks a free one (default: %(default)s)",
     )
@@ -358,14 +314,14 @@ def parser() -> argparse.ArgumentParser:
         size = limit.name.endswith("_bytes")
         limits.add_argument(
             f"--{limit.name.replace('_', '-')}",
-            type=_byte_size if size else positive,
+            type=byte_size if size else positive,
             default=default,
             metavar="SIZE" if size else "N",
-            help=f"{_LIMIT_HELP[limit.name]} (default: {_size_text(default) if size else default})",
+            help=f"{LIMIT_HELP[limit.name]} (default: {size_text(default) if size else default})",
         )
     limits.add_argument(
         "--header-timeout",
-        type=_seconds,
+        type=seconds,
         default=uvicorn_internals.DEFAULT_HEADER_TIMEOUT,
         metavar="SECONDS",
         help="close a connection whose request line and headers are not complete this long "
@@ -393,6 +349,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=serve)
     fixture_commands.register(commands)
     check_command.register(commands)
+    proxy_command.register(commands)
     return root
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 USAGE_ERROR = 2
@@ -34,3 +35,71 @@ def positive(text: str) -> int:
         shown = text if len(text) <= 40 else f"{text[:40]}…"
         raise argparse.ArgumentTypeError(f"must be at least 1 (a whole number), not '{shown}'")
     return value
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    port = whole_number(text)
+    if port is None or port > 65535:
+        raise argparse.ArgumentTypeError(f"'{text[:40]}' is not a port (0 to 65535)")
+    return port
+
+
+BYTE_UNITS = {"": 1, "K": 1024, "KIB": 1024, "M": 1024**2, "MIB": 1024**2, "G": 1024**3}
+MAX_BYTES = 1024**4  # a sanity bound: past it a "limit" is none
+
+
+def byte_size(text: str) -> int:
+    """An argparse type: bytes, as N, NK (KiB), NM (MiB) or NG (GiB), at least 1."""
+    digits = text.rstrip("kKmMgGiIbB")
+    unit = BYTE_UNITS.get(text[len(digits) :].upper())
+    count = whole_number(digits)
+    if count is None or unit is None or not 1 <= count * unit <= MAX_BYTES:
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise argparse.ArgumentTypeError(f"'{shown}' is not a size like 16384, 16K or 8M")
+    return count * unit
+
+
+def size_text(size: int) -> str:
+    """16384 as `16K`, 8388608 as `8M`: a size as the flags take it."""
+    for unit, factor in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+# What each of `Limits` bounds, and what a client gets past it (README "Limits").
+LIMIT_HELP = {
+    "max_header_bytes": "header lines of one request in all; 431 past it",
+    "max_body_bytes": "a request body, PHP's post_max_size; 413 past it",
+    "max_target_bytes": "a request's path and query; 414 past it",
+    "max_query_keys": "query keys kept, PHP's max_input_vars; the rest are dropped",
+    "journal_bytes": "bytes of bodies, headers, paths and queries each request journal keeps; "
+    "the oldest entries are forgotten past it",
+    "max_sandboxes": "sandboxes with --isolate-keys; a new one past it gets 503 with Retry-After",
+    "max_tokens": "live login tokens; a login past it gets 503 with Retry-After",
+    "max_planned_faults": "planned faults at once; POST /__mock__/faults past it gets 422",
+}
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0 (at most a day)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
+    return value
+
+
+def unwritable(path: str) -> str | None:
+    """Why a report or file cannot be written at `path`, or None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "is a folder"
+    if not os.path.isdir(folder):
+        return f"no such folder {folder}"
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return "not writable"
+    return None

@@ -15,8 +15,7 @@ flag is (`max-examples`, not `max_examples`). A value is typed as the flag takes
 (always accepted, read exactly as the command line reads it), a number for a flag that takes
 one, a boolean for a switch, an array for a repeatable flag; each is checked by the flag's own
 argparse `type=` and `choices`. A PATH option's relative value is relative to the file's
-directory. `[proxy]` is refused until that command exists: a table nothing reads would hide its
-own typos.
+directory.
 
 Precedence: flags, then the environment (`PATCHWORKS_MOCK_API_KEY` for `serve`,
 `PATCHWORKS_API_KEY` for `check` and `fixtures export`), then the file, then the built-in
@@ -42,15 +41,13 @@ FILE_NAME = "patchworks-mock.toml"
 PYPROJECT = "pyproject.toml"
 PYPROJECT_TABLE = ("tool", "patchworks-mock")
 
-# Tables for commands that do not exist yet: refused with a reason rather than read by nothing.
-RESERVED = {"proxy": "there is no proxy command yet; this table is reserved for it"}
-
 # Options whose value is a secret: only `${NAME}` may be written for them.
 SECRETS = frozenset({"api-key"})
 
 # Options an environment variable also sets; the variable wins over the file.
 ENVIRONMENT = {
     ("serve", "api-key"): MOCK_KEY_VARIABLE,
+    ("proxy", "api-key"): MOCK_KEY_VARIABLE,
     ("check", "api-key"): TARGET_KEY_VARIABLE,
     ("fixtures.export", "api-key"): TARGET_KEY_VARIABLE,
 }
@@ -204,8 +201,6 @@ def _leaf_tables(
         here = (*path, name)
         dotted = ".".join(here)
         place = _place(config, here)
-        if dotted in RESERVED:
-            raise ConfigError(f"{place}: {RESERVED[dotted]}")
         if dotted not in parsers:
             known = ", ".join(f"[{n}]" for n in sorted(parsers) if _options(parsers[n]))
             raise ConfigError(f"{place}: unknown table; the tables are {known}")

@@ -59,6 +59,10 @@ def identify(scope: Scope, serving: MockInstance) -> Identity | None:
     header = authorization(scope)
     if header is None:
         return None
+    if serving.any_credential:
+        token = bearer_token(header)
+        credential = header if token is None else token
+        return Identity(None, f"key {credential}") if credential.strip() else None
     if header in serving.api_keys:
         return Identity(serving.store.acting_user_id(), f"key {header}")
     token = bearer_token(header)

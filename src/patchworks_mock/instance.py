@@ -49,6 +49,9 @@ class MockInstance:
     planned_faults: list[PlannedFault] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     owns_store: bool = True  # False: `store` is shared, read-only, until `own_store()`
+    # The proxy's request gate: any credential is one, as whether it is valid is the
+    # upstream's to say (`credentials.identify`).
+    any_credential: bool = False
 
     def sandbox(self, start: Store | None = None) -> MockInstance:
         """A sandbox with the same keys, tokens and limits, in the start state: reading

@@ -101,7 +101,11 @@ def _log_request(scope: Scope, status: int, ms: float, note: RequestNote) -> Non
 
 
 def _request_fields(record: logging.LogRecord) -> dict[str, Any] | None:
-    """A request line's fields in JSON; its credential hashed only here, when it is written."""
+    """A request line's fields in JSON; its credential hashed only here, when it is written.
+    A line that brings its own (`extra={"fields": {...}}`, the proxy's) has those."""
+    fields = getattr(record, "fields", None)
+    if isinstance(fields, dict):
+        return fields
     request = getattr(record, "request", None)
     if request is None:
         return None

@@ -51,7 +51,8 @@ class BackgroundServer:
     """An app served by uvicorn in a thread on 127.0.0.1 and a free port, until `stop()`; a
     connection whose request head is incomplete for `header_timeout` seconds is closed, and
     a head past the app's size limits is refused as it arrives (`protocol`). uvicorn logs at
-    `log_level` and above."""
+    `log_level` and above. With `tls` (certificate file, key file) it serves HTTPS; without
+    `own_headers` uvicorn adds no `Server` and `Date` headers (the proxy's are the upstream's)."""
 
     def __init__(
         self,
@@ -59,15 +60,23 @@ class BackgroundServer:
         host: str = "127.0.0.1",
         header_timeout: float = uvicorn_internals.DEFAULT_HEADER_TIMEOUT,
         log_level: str = "warning",
+        tls: tuple[str, str] | None = None,
+        own_headers: bool = True,
     ) -> None:
         self._sock = bind(host, 0)
         self.url = base_url(self._sock)
+        if tls is not None:
+            self.url = self.url.replace("http://", "https://", 1)
         config = uvicorn.Config(
             app,
             log_level=log_level,
             access_log=False,
             lifespan="on",
             http=protocol(app, header_timeout),
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
+            server_header=own_headers,
+            date_header=own_headers,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

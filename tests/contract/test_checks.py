@@ -328,7 +328,7 @@ def not_found(path: str, message: str) -> Exchange:
 
 
 def test_not_found_names_the_model_and_id_of_the_path() -> None:
-    seen = Seen(deleted={"5"})
+    seen = Seen(deleted={"5": None})
     package_zero = r"No query results for model [App\Models\Package] 0"
     environment = r"No query results for model [App\Models\VirtualEnvironment] 9"
     assert checks.not_found_message(not_found("/api/v1/packages/0", package_zero), seen) == []
@@ -397,7 +397,7 @@ def test_validation_message_and_php_integers() -> None:
 
 
 def test_a_deleted_package_never_comes_back() -> None:
-    seen = Seen(deleted={"5"})
+    seen = Seen(deleted={"5": None})
     back = exchange("GET", "/api/v1/packages/5", body={"data": package(5)})
     assert messages(checks.deleted_stays_deleted(back, seen)) == [
         "package 5 was deleted and is back"

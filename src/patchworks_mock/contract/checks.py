@@ -68,15 +68,28 @@ class PackageState:
     ever_deployed: bool = False
 
 
+MAX_REMEMBERED = 100_000  # packages, and deleted ids, remembered at once (a proxy runs for days)
+
+
 @dataclass
 class Seen:
-    """What this run saw before: each package's last known state, and the ids deleted."""
+    """What this run saw before: each package's last known state, and the ids deleted.
+
+    At most `limit` of each are kept; past it the oldest are forgotten, and a check that finds
+    nothing known of a package says nothing about it."""
 
     packages: dict[str, PackageState] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
+    deleted: dict[str, None] = field(default_factory=dict)  # a set that keeps its order
+    limit: int = MAX_REMEMBERED
 
     def state(self, key: str) -> PackageState:
         return self.packages.setdefault(key, PackageState())
+
+    def trim(self) -> None:
+        """Forget the oldest packages and deleted ids past `limit`."""
+        for remembered in (self.packages, self.deleted):
+            while len(remembered) > self.limit:
+                del remembered[next(iter(remembered))]
 
 
 Check = Callable[[Exchange, Seen], "list[Finding] | None"]
@@ -648,8 +661,8 @@ def deleted_stays_deleted(exchange: Exchange, seen: Seen) -> list[Finding] | Non
     if not seen.deleted or not _ok(exchange, *OPERATIONS_BUT_CREATE):
         return None  # (a server may give a deleted package's id to a new one)
     package = exchange.params.get("package")
-    back = {package} & seen.deleted if package else set()
-    back |= {str(p.get("id")) for p in _packages_in(exchange)} & seen.deleted
+    back = {package} & seen.deleted.keys() if package else set()
+    back |= {str(p.get("id")) for p in _packages_in(exchange)} & seen.deleted.keys()
     return [
         Finding("deleted_stays_deleted", f"package {p} was deleted and is back", "HTTP 404")
         for p in sorted(back)
@@ -739,9 +752,9 @@ def remember(exchange: Exchange, seen: Seen) -> None:
     data = _data(exchange)
     if _ok(exchange, CREATE) and isinstance(data, dict) and _key(data.get("id", "")):
         seen.packages[str(data["id"])] = PackageState(members={})
-        seen.deleted.discard(str(data["id"]))
+        seen.deleted.pop(str(data["id"]), None)
     if _ok(exchange, DELETE) and key:
-        seen.deleted.add(key)
+        seen.deleted[key] = None
         seen.packages.pop(key, None)
     if _ok(exchange, DEPLOY) and key:
         seen.state(key).ever_deployed = True
@@ -751,14 +764,16 @@ def remember(exchange: Exchange, seen: Seen) -> None:
             seen.state(str(package["id"])).members = shown
 
 
-def run_checks(exchange: Exchange, seen: Seen) -> list[tuple[str, list[Finding]]]:
-    """Every check that applies to `exchange`, with its findings; then remember it.
+def run_checks(
+    exchange: Exchange, seen: Seen, checks: list[Check] = CHECKS
+) -> list[tuple[str, list[Finding]]]:
+    """Every one of `checks` that applies to `exchange`, with its findings; then remember it.
 
     A check that trips over a body of the wrong shape says nothing: the schema checks report
     the shape.
     """
     ran = []
-    for check in CHECKS:
+    for check in checks:
         try:
             found = check(exchange, seen)
         except (AttributeError, KeyError, TypeError, ValueError):
@@ -767,4 +782,5 @@ def run_checks(exchange: Exchange, seen: Seen) -> list[tuple[str, list[Finding]]
             ran.append((check.__name__, found))
     with suppress(AttributeError, KeyError, TypeError, ValueError):
         remember(exchange, seen)
+    seen.trim()
     return ran

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from patchworks_mock.cli_common import TARGET_KEY_VARIABLE, positive
+from patchworks_mock.cli_common import TARGET_KEY_VARIABLE, positive, unwritable
 from patchworks_mock.contract.profiles import PHASES, PROFILES, SUITES
 
 
@@ -36,18 +36,6 @@ def _choices(allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
-def _unwritable(path: str) -> str | None:
-    """Why a report cannot be written at `path`, or None."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        return "is a folder"
-    if not os.path.isdir(folder):
-        return f"no such folder {folder}"
-    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        return "not writable"
-    return None
-
-
 def check(args: argparse.Namespace) -> int:
     """Run the suite as the options say; the exit code is the verdict."""
     if args.url is not None and not args.api_key:
@@ -59,7 +47,7 @@ def check(args: argparse.Namespace) -> int:
         )
         return 2
     for flag, path in (("--junit-xml", args.junit_xml), ("--report", args.report)):
-        problem = path and _unwritable(path)
+        problem = path and unwritable(path)
         if problem:  # said now, not after a run of minutes
             print(f"patchworks-mock: error: {flag} {path}: {problem}", file=sys.stderr)
             return 2

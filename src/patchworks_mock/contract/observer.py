@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from patchworks_mock.contract import report
-from patchworks_mock.contract.checks import Finding, Seen, run_checks
+from patchworks_mock.contract.checks import CHECKS, Check, Finding, Seen, run_checks
 from patchworks_mock.contract.exchange import (
     Exchange,
     api_path,
@@ -35,18 +35,39 @@ class Observer:
 
     api_key: str = ""
     base_path: str = ""  # the target's path prefix, if its URL has one
+    checks: list[Check] = field(default_factory=lambda: CHECKS)
+    # The proxy's: every credential a client sent is written `$PATCHWORKS_API_KEY` in a curl.
+    any_credential: bool = False
     seen: Seen = field(default_factory=Seen)
     ran: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> failed at least once
     failures: list[report.Result] = field(default_factory=list)
     unanswered: str | None = None  # the package a write was sent to, until its answer comes
 
-    def observe(self, exchange: Exchange) -> None:
-        """Judge one exchange against every check and the run's history."""
-        for check, found in run_checks(exchange, self.seen):
-            key = (exchange.operation, check)
-            self.ran[key] = self.ran.get(key, False) or bool(found)
-            for finding in found:
-                self._add(exchange, finding)
+    def observe(self, exchange: Exchange) -> list[Finding]:
+        """Judge one exchange against every check and the run's history; what it broke."""
+        broken = []
+        for check, found in run_checks(exchange, self.seen, self.checks):
+            self.record(exchange, check, found)
+            broken += found
+        return broken
+
+    def record(self, exchange: Exchange, check: str, found: list[Finding]) -> None:
+        """Note that `check` ran on `exchange` and found `found`."""
+        key = (exchange.operation, check)
+        self.ran[key] = self.ran.get(key, False) or bool(found)
+        for finding in found:
+            self._add(exchange, finding)
+
+    def curl(self, exchange: Exchange) -> str:
+        """A curl that sends the exchange's request again, without its credential."""
+        credential = exchange.request_headers.get("authorization", "")
+        return curl_of(
+            exchange.method,
+            exchange.url,
+            exchange.request_headers.items(),
+            exchange.request_body,
+            credential if self.any_credential else self.api_key,
+        )
 
     def _add(self, exchange: Exchange, finding: Finding) -> None:
         same = [r for r in self.failures if r.key == (exchange.operation, finding.check)]
@@ -59,13 +80,7 @@ class Observer:
                 finding.check,
                 report.ASSUMPTION if finding.assumption else report.FAILED,
                 message=finding.message,
-                curl=curl_of(
-                    exchange.method,
-                    exchange.url,
-                    exchange.request_headers.items(),
-                    exchange.request_body,
-                    self.api_key,
-                ),
+                curl=self.curl(exchange),
                 expected=finding.expected,
                 actual=answer_text(exchange.status, exchange.body.decode("utf-8", "replace")),
             )

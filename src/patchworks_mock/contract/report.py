@@ -232,14 +232,21 @@ def _cell(text: str) -> str:
 
 
 def markdown(
-    results: list[Result], *, target: str, seed: int, seconds: float, fail_on_flaky: bool = False
+    results: list[Result],
+    *,
+    target: str,
+    seed: int | None,
+    seconds: float,
+    fail_on_flaky: bool = False,
+    command: str = "check",
 ) -> str:
     """The report as Markdown for a CI job's summary page (GitHub's step summary, say)."""
     mark = "❌" if exit_code(results, fail_on_flaky) else "✅"
+    rerun = "" if seed is None else f" · seed `{seed}` (rerun with `--seed {seed}`)"
     lines = [
-        f"## {mark} patchworks-mock check: {verdict(results, fail_on_flaky)}",
+        f"## {mark} patchworks-mock {command}: {verdict(results, fail_on_flaky)}",
         "",
-        f"Target `{target}` · seed `{seed}` (rerun with `--seed {seed}`) · {seconds:.0f} s",
+        f"Target `{target}`{rerun} · {seconds:.0f} s",
         "",
         "| Operation | Checks | Failed | Flaky |",
         "| --- | ---: | ---: | ---: |",
@@ -277,12 +284,20 @@ def write_markdown(
     path: str,
     *,
     target: str,
-    seed: int,
+    seed: int | None,
     seconds: float,
     fail_on_flaky: bool = False,
+    command: str = "check",
 ) -> None:
     """Write `markdown(...)` to `path`, appending (a CI summary file collects several steps)."""
-    text = markdown(results, target=target, seed=seed, seconds=seconds, fail_on_flaky=fail_on_flaky)
+    text = markdown(
+        results,
+        target=target,
+        seed=seed,
+        seconds=seconds,
+        fail_on_flaky=fail_on_flaky,
+        command=command,
+    )
     with open(path, "a", encoding="utf-8") as file:
         file.write(text)
 
@@ -304,14 +319,20 @@ def _junit_text(related: list[Result]) -> str:
     )
 
 
-def write_junit(results: list[Result], path: str, seed: int, fail_on_flaky: bool = False) -> None:
+def write_junit(
+    results: list[Result],
+    path: str,
+    seed: int | None,
+    fail_on_flaky: bool = False,
+    command: str = "check",
+) -> None:
     """A JUnit XML report: one suite per kind of test, one case per (operation, check).
 
     A flaky case is a failure with `--fail-on-flaky`, else it passes and says so in its
     `system-out`, as an assumption does: JUnit has no status for either.
     """
     failing = (FAILED, ERROR, FLAKY) if fail_on_flaky else (FAILED, ERROR)
-    root = ET.Element("testsuites", name="patchworks-mock check")
+    root = ET.Element("testsuites", name=f"patchworks-mock {command}")
     for suite in sorted({r.suite for r in results}):
         mine = [r for r in results if r.suite == suite]
         rows = summarise(mine)
@@ -323,9 +344,10 @@ def write_junit(results: list[Result], path: str, seed: int, fail_on_flaky: bool
             failures=str(sum(1 for row in rows if row.status in failing)),
             skipped=str(sum(1 for row in rows if row.status == SKIPPED)),
         )
-        ET.SubElement(
-            ET.SubElement(element, "properties"), "property", name="seed", value=str(seed)
-        )
+        if seed is not None:
+            ET.SubElement(
+                ET.SubElement(element, "properties"), "property", name="seed", value=str(seed)
+            )
         for row in rows:
             case = ET.SubElement(element, "testcase", classname=row.operation, name=row.check)
             related = _distinct(

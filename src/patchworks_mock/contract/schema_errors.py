@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
@@ -22,6 +23,7 @@ MAX_ERRORS = 5
 MAX_VALUE = 60  # characters of a value quoted in a message
 
 
+@cache
 def response_schema(operation: str, status: int) -> dict[str, Any] | None:
     """The JSON schema the contract gives `operation` ("GET /path") for `status`, if any."""
     method, _, path = operation.partition(" ")
@@ -84,15 +86,23 @@ def describe(error: ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
-def mismatches(operation: str, status: int, content: bytes) -> list[str]:
-    """How an answer's body breaks its response schema: a line per error, at most a few."""
+@cache
+def _validator(operation: str, status: int) -> OAS30Validator | None:
+    """One validator per documented answer: the proxy checks many answers of each."""
     schema = response_schema(operation, status)
     if schema is None:
+        return None
+    return OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+def mismatches(operation: str, status: int, content: bytes) -> list[str]:
+    """How an answer's body breaks its response schema: a line per error, at most a few."""
+    validator = _validator(operation, status)
+    if validator is None:
         return []
     body = parse_json(content)
     if body is NOT_JSON:
         return ["the answer is not JSON"]
-    validator = OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER)
     errors: Iterable[ValidationError] = sorted(
         validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]
     )

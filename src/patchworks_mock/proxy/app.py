@@ -1,0 +1,294 @@
+"""The proxy's ASGI app: each request is judged, forwarded, its answer judged and handed back.
+
+For each request, in order:
+1. `/__mock__/...` is the proxy's own (`admin.py`), never forwarded.
+2. The body is read, up to the body limit (past it, 413 from the proxy: it is not kept).
+3. The gate (`gate.py`) judges the request as the mock would. With `--errors` a refused request
+   is answered with the mock's answer and never reaches the upstream.
+4. It is forwarded (`upstream.py`); no answer is a 502 or 504 in the API's shape.
+5. An answer within the body limit is judged by the contract suite's checks (`Watch`), and
+   goes back as received, plus `X-Contract-Violations: N` when the exchange broke the
+   contract. A longer one is streamed back unjudged.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from dataclasses import dataclass
+
+from starlette.types import Receive, Scope, Send
+
+from patchworks_mock import errors
+from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
+from patchworks_mock.proxy.admin import PREFIX, ProxyAdmin
+from patchworks_mock.proxy.gate import RequestGate, Verdict, refusal_of
+from patchworks_mock.proxy.journal import DEFAULT_SIZE, NO_ANSWER, NOT_CHECKED, Journal, Outcome
+from patchworks_mock.proxy.upstream import (
+    DEFAULT_TIMEOUT,
+    Answer,
+    Upstream,
+    UpstreamError,
+    decoded,
+    forwarded,
+)
+from patchworks_mock.proxy.watch import Watch
+
+VIOLATIONS_HEADER = b"x-contract-violations"
+
+
+@dataclass(frozen=True)
+class ProxyState:
+    """What the server needs of the app: the limits on a request's head (`server.protocol`)."""
+
+    limits: Limits
+
+
+def _joined(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers as the checks read them: names in lower case, repeated ones joined."""
+    joined: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body; `errors.TooLarge` (413) past `limit`, declared or read."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.strip().isdigit() and int(value) > limit:
+            raise errors.post_too_large()
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return bytes(body)
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise errors.post_too_large()
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+async def _send_answer(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ProxyApp:
+    """Forwards to `upstream`, judging every exchange with `watch`."""
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        watch: Watch,
+        admin: ProxyAdmin,
+        *,
+        limits: Limits,
+        answer_refusals: bool = False,
+    ) -> None:
+        self.upstream = upstream
+        self.watch = watch
+        self.admin = admin
+        self.gate = RequestGate(limits)
+        self.limits = limits
+        self.answer_refusals = answer_refusals
+        self.state = ProxyState(limits)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            if scope["path"] == PREFIX or scope["path"].startswith(PREFIX + "/"):
+                await self.admin(scope, receive, send)
+            else:
+                await self._exchange(scope, receive, send)
+        # websockets are not proxied: a closed scope is all they get
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.upstream.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started_at, started = time.time(), time.perf_counter()
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        url = self.upstream.url(raw_path, scope["query_string"])
+        headers = list(scope["headers"])
+        try:
+            body = await _read_body(scope, receive, self.limits.max_body_bytes)
+        except errors.TooLarge as exc:
+            await self._answer_alone(scope, send, exc, started_at, started, url, b"")
+            return
+        verdict = await self.gate.judge(scope, body)
+        request = Exchange(
+            method=scope["method"],
+            url=url,
+            request_headers=_joined(forwarded(headers)),
+            request_body=body,
+            status=0,
+            headers={},
+            body=b"",
+            base_path=self.upstream.base_path,
+        )
+        if self.answer_refusals and verdict.refusal is not None:
+            refusal = verdict.refusal
+            exchange = _answered(request, refusal.status, refusal.headers, refusal.body)
+            outcome = self.watch.judge_refused(exchange, verdict, started_at)
+            await self._finish(send, outcome, refusal.status, refusal.headers, refusal.body)
+            self.watch.done(outcome, exchange, started, started_at, wait_ms=0.0)
+            return
+        try:
+            answer = await self.upstream.send(
+                scope["method"], raw_path, scope["query_string"], headers, body
+            )
+        except UpstreamError as exc:
+            await self._answer_alone(scope, send, exc, started_at, started, url, body)
+            return
+        if not answer.complete:
+            await self._stream(scope, send, answer, request, verdict, started_at, started)
+            return
+        exchange = _answered(request, answer.status, answer.headers, answer.body)
+        plain = decoded(answer.body, exchange.headers.get("content-encoding", ""), len(answer.body))
+        if plain is None:
+            outcome = self.watch.unjudged(
+                exchange, f"{NOT_CHECKED}: the answer's Content-Encoding is not read", started_at
+            )
+        else:
+            exchange = _answered(request, answer.status, answer.headers, plain)
+            outcome = self.watch.judge(exchange, verdict, started_at)
+        await self._finish(send, outcome, answer.status, answer.headers, answer.body)
+        self.watch.done(outcome, exchange, started, started_at, wait_ms=answer.wait_ms)
+
+    async def _finish(
+        self,
+        send: Send,
+        outcome: Outcome,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> None:
+        """Hand the answer back, with the count of violations when there are any."""
+        if outcome.violations:
+            headers = [*headers, (VIOLATIONS_HEADER, b"%d" % len(outcome.violations))]
+        await _send_answer(send, status, headers, body)
+
+    async def _answer_alone(
+        self,
+        scope: Scope,
+        send: Send,
+        error: errors.ApiError,
+        started_at: float,
+        started: float,
+        url: str,
+        body: bytes,
+    ) -> None:
+        """Answer `error` in the upstream's place (too large a body, no upstream answer)."""
+        answer = refusal_of(error)
+        headers, payload = answer.headers, answer.body
+        await _send_answer(send, error.status, headers, payload)
+        exchange = Exchange(
+            method=scope["method"],
+            url=url,
+            request_headers=_joined(forwarded(list(scope["headers"]))),
+            request_body=body,
+            status=error.status,
+            headers=_joined(headers),
+            body=payload,
+            base_path=self.upstream.base_path,
+        )
+        if isinstance(error, UpstreamError):
+            reason = f"{NO_ANSWER}: {error.message}"
+            outcome = self.watch.unjudged(exchange, reason, started_at, forwarded=False)
+        else:
+            outcome = self.watch.judge_refused(exchange, Verdict(answer), started_at)
+        self.watch.done(outcome, exchange, started, started_at, wait_ms=0.0)
+
+    async def _stream(
+        self,
+        scope: Scope,
+        send: Send,
+        answer: Answer,
+        request: Exchange,
+        verdict: Verdict,
+        started_at: float,
+        started: float,
+    ) -> None:
+        """Hand on an answer longer than the body limit as it arrives, unjudged."""
+        await send(
+            {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+        )
+        await send({"type": "http.response.body", "body": answer.body, "more_body": True})
+        size = len(answer.body)
+        problem = ""
+        try:
+            assert answer.rest is not None
+            async for chunk in answer.rest:
+                size += len(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except Exception as exc:  # the upstream broke off: the client's answer ends short
+            problem = f"; the upstream broke off after {size} bytes ({exc!r})"
+        finally:
+            await answer.close()
+        await send({"type": "http.response.body", "body": b""})
+        exchange = _answered(request, answer.status, answer.headers, b"")
+        reason = (
+            f"{NOT_CHECKED}: the answer's body is over {self.limits.max_body_bytes} bytes "
+            f"({size} bytes){problem}"
+        )
+        outcome = self.watch.unjudged(exchange, reason, started_at)
+        self.watch.done(outcome, exchange, started, started_at, wait_ms=answer.wait_ms)
+
+
+def _answered(
+    request: Exchange, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+) -> Exchange:
+    """`request` with its answer."""
+    return Exchange(
+        method=request.method,
+        url=request.url,
+        request_headers=request.request_headers,
+        request_body=request.request_body,
+        status=status,
+        headers=_joined(headers),
+        body=body,
+        base_path=request.base_path,
+    )
+
+
+def create_proxy(
+    upstream_url: str,
+    *,
+    keys: frozenset[str] = frozenset({DEVELOPMENT_KEY}),
+    answer_refusals: bool = False,
+    limits: Limits | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    tls: ssl.SSLContext | None = None,
+    journal_size: int = DEFAULT_SIZE,
+) -> ProxyApp:
+    """A proxy to `upstream_url` whose own endpoints take `keys` (`proxy`'s flags, as a
+    function: the command and the tests build it here)."""
+    limits = limits or Limits()
+    journal = Journal(journal_size)
+    watch = Watch(journal)
+    upstream = Upstream(
+        upstream_url, timeout=timeout, tls=tls, max_body_bytes=limits.max_body_bytes
+    )
+    admin = ProxyAdmin(
+        keys,
+        journal,
+        lambda: {
+            "upstream": upstream.base_url,
+            "exchanges": watch.exchanges,
+            "broke_the_contract": watch.broken,
+        },
+    )
+    return ProxyApp(upstream, watch, admin, limits=limits, answer_refusals=answer_refusals)

@@ -1,0 +1,342 @@
+"""Sending a client's request on to the upstream as it was sent, and reading its answer.
+
+Only `Host` and the hop-by-hop headers change (RFC 9110 7.6.1); the path and query go as
+their raw bytes. The answer comes back as received: its status, its headers (less the
+hop-by-hop ones) and its body's bytes, never decoded or re-encoded. A body up to the limit is
+read whole, so that it can be checked before the client gets it; a longer one is handed on
+as it arrives and not checked. An upstream that cannot be reached, answers too slowly or
+offers a certificate that is not trusted is a 502 or 504 in the API's shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+import zlib
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import h11
+
+from patchworks_mock import errors
+
+# Connection-specific headers, never forwarded (RFC 9110 7.6.1), and `Host`, which names the
+# upstream; `Content-Length` is set anew for the bytes actually sent.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+DEFAULT_TIMEOUT = 30.0  # seconds
+READ_SIZE = 64 * 1024  # bytes read from the upstream at once
+
+
+class UpstreamError(errors.ApiError):
+    """The upstream gave no answer: 502 (unreachable, refused, bad certificate, broken
+    answer) or 504 (too slow)."""
+
+
+def forwarded(
+    headers: list[tuple[bytes, bytes]], dropped: frozenset[str] = NOT_FORWARDED
+) -> list[tuple[bytes, bytes]]:
+    """`headers` in their order, less `dropped` and the ones `Connection` names."""
+    named = {
+        part.strip().lower()
+        for name, value in headers
+        if name.lower() == b"connection"
+        for part in value.split(b",")
+    }
+    names = {name.encode() for name in dropped} | named
+    return [(name, value) for name, value in headers if name.lower() not in names]
+
+
+@dataclass
+class Answer:
+    """The upstream's answer: its head, and its body whole (`body`) or, when it is longer than
+    the limit, its first bytes (`body`) and the rest still arriving (`rest`)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    rest: AsyncGenerator[bytes, None] | None
+    wait_ms: float  # from sending to the answer's head
+
+    @property
+    def complete(self) -> bool:
+        return self.rest is None
+
+    async def close(self) -> None:
+        """Stop reading the rest (its connection is closed, not reused)."""
+        if self.rest is not None:
+            await self.rest.aclose()
+
+
+def tls_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
+    """What the upstream's certificate is verified with: the system's CAs, or `ca_file`'s, or
+    nothing (`--insecure`). A bad `ca_file` raises OSError or ssl.SSLError."""
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif ca_file is not None:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+@dataclass
+class _Connection:
+    """One HTTP/1.1 connection to the upstream, with h11 keeping its state."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    state: h11.Connection
+
+    def usable(self) -> bool:
+        """Whether an idle connection can take another request (the upstream has not closed
+        it meanwhile)."""
+        return not (self.reader.at_eof() or self.writer.is_closing())
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class Upstream:
+    """The server the proxy forwards to, at `base_url` (which may have a path prefix).
+
+    A small HTTP/1.1 client on asyncio streams and h11 (the parser httpx and uvicorn use):
+    httpx's own client costs half a millisecond more per request, most of the proxy's cost.
+    Idle connections are kept for the next request (at most `MAX_IDLE`), and at most
+    `MAX_CONNECTIONS` are open at once; a request past that waits, within the timeout.
+    """
+
+    MAX_IDLE = 20
+    MAX_CONNECTIONS = 100
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        tls: ssl.SSLContext | None = None,
+        max_body_bytes: int,
+    ) -> None:
+        parts = urlsplit(base_url)
+        self.base_url = base_url.rstrip("/")
+        self.base_path = parts.path.rstrip("/")
+        self.host = parts.hostname or ""
+        self.https = parts.scheme == "https"
+        self.port = parts.port or (443 if self.https else 80)
+        self.host_header = parts.netloc.rpartition("@")[2].encode("idna")
+        self.tls = (tls or ssl.create_default_context()) if self.https else None
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self._idle: list[_Connection] = []
+        self._slots = asyncio.Semaphore(self.MAX_CONNECTIONS)
+
+    def url(self, raw_path: bytes, query: bytes) -> str:
+        """The upstream's URL for a request's raw path and query."""
+        target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        return self.base_url + target
+
+    def _target(self, raw_path: bytes, query: bytes) -> bytes:
+        return self.base_path.encode() + raw_path + (b"?" + query if query else b"")
+
+    async def send(
+        self,
+        method: str,
+        raw_path: bytes,
+        query: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Answer:
+        """Forward one request; its answer is read up to the body limit."""
+        sent = [(b"host", self.host_header), *forwarded(headers)]
+        if body or any(name.lower() == b"content-length" for name, _ in headers):
+            sent.append((b"content-length", b"%d" % len(body)))
+        try:
+            request = h11.Request(
+                method=method.encode("latin-1"), target=self._target(raw_path, query), headers=sent
+            )
+        except h11.LocalProtocolError as exc:  # what the client's server took and h11 does not
+            raise UpstreamError(f"The request could not be forwarded: {exc}.", status=502) from None
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+                try:
+                    connection = await self._connection()
+                except BaseException:
+                    self._slots.release()
+                    raise
+        except TimeoutError:
+            raise self._too_slow() from None
+        except (OSError, ssl.SSLError) as exc:
+            raise self._unreachable(exc) from None
+        try:
+            async with asyncio.timeout(self.timeout):
+                state = connection.state
+                out = state.send(request) or b""
+                if body:
+                    out += state.send(h11.Data(data=body)) or b""
+                connection.writer.write(out + (state.send(h11.EndOfMessage()) or b""))
+                await connection.writer.drain()
+                head = await self._head(connection)
+                wait_ms = (time.perf_counter() - started) * 1000
+                read = bytearray()
+                while len(read) <= self.max_body_bytes:
+                    event = await self._event(connection)
+                    if isinstance(event, h11.EndOfMessage):
+                        self._release(connection)
+                        return Answer(
+                            head.status_code, list(head.headers), bytes(read), None, wait_ms
+                        )
+                    read += event.data
+        except TimeoutError:
+            self._drop(connection)
+            raise self._too_slow() from None
+        except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
+            self._drop(connection)
+            raise self._unreachable(exc) from None
+        rest = self._rest(connection)
+        return Answer(head.status_code, list(head.headers), bytes(read), rest, wait_ms)
+
+    async def _connection(self) -> _Connection:
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.usable():
+                return connection
+            connection.close()
+        reader, writer = await asyncio.open_connection(
+            self.host,
+            self.port,
+            ssl=self.tls,
+            server_hostname=self.host if self.tls else None,
+            limit=READ_SIZE,
+        )
+        return _Connection(reader, writer, h11.Connection(h11.CLIENT))
+
+    async def _event(self, connection: _Connection) -> h11.Data | h11.EndOfMessage:
+        """The next part of the answer's body."""
+        while True:
+            event = connection.state.next_event()
+            if event is h11.NEED_DATA:
+                data = await connection.reader.read(READ_SIZE)
+                if not data and connection.state.their_state is not h11.SEND_BODY:
+                    raise EOFError("the connection was closed")
+                connection.state.receive_data(data)
+            elif isinstance(event, h11.Data | h11.EndOfMessage):
+                return event
+            elif event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
+                raise EOFError("the connection was closed")
+
+    async def _head(self, connection: _Connection) -> h11.Response:
+        """The answer's status line and headers (past any 1xx)."""
+        while True:
+            event = connection.state.next_event()
+            if event is h11.NEED_DATA:
+                data = await connection.reader.read(READ_SIZE)
+                if not data:
+                    raise EOFError("the connection was closed before an answer")
+                connection.state.receive_data(data)
+            elif isinstance(event, h11.Response):
+                return event
+            elif isinstance(event, h11.ConnectionClosed):
+                raise EOFError("the connection was closed before an answer")
+
+    async def _rest(self, connection: _Connection) -> AsyncGenerator[bytes, None]:
+        """The rest of a long answer's body, as it arrives."""
+        done = False
+        try:
+            async with asyncio.timeout(self.timeout) as deadline:
+                while True:
+                    event = await self._event(connection)
+                    if isinstance(event, h11.EndOfMessage):
+                        done = True
+                        return
+                    yield bytes(event.data)
+                    deadline.reschedule(asyncio.get_running_loop().time() + self.timeout)
+        except TimeoutError:
+            raise self._too_slow() from None
+        except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
+            raise UpstreamError(
+                f"The upstream server {self.base_url} broke off its answer: {_reason(exc)}.",
+                status=502,
+            ) from None
+        finally:
+            if done:
+                self._release(connection)
+            else:
+                self._drop(connection)
+
+    def _release(self, connection: _Connection) -> None:
+        """Keep the connection for the next request if it can take one."""
+        self._slots.release()
+        state = connection.state
+        if state.our_state is h11.DONE and state.their_state is h11.DONE:
+            state.start_next_cycle()
+            if len(self._idle) < self.MAX_IDLE:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def _drop(self, connection: _Connection) -> None:
+        self._slots.release()
+        connection.close()
+
+    def _too_slow(self) -> UpstreamError:
+        return UpstreamError(
+            f"The upstream server {self.base_url} did not answer within {self.timeout:g} s.",
+            status=504,
+        )
+
+    def _unreachable(self, exc: BaseException) -> UpstreamError:
+        return UpstreamError(
+            f"The upstream server {self.base_url} could not be reached: {_reason(exc)}.",
+            status=502,
+        )
+
+    async def close(self) -> None:
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
+
+
+def _reason(exc: BaseException) -> str:
+    """The cause in a few words: the innermost error's text (a refused connection, a
+    certificate that failed verification)."""
+    cause = exc
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"its certificate is not trusted ({cause.verify_message})"
+    text = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+    return str(text).rstrip(".")
+
+
+def decoded(body: bytes, encoding: str, limit: int) -> bytes | None:
+    """`body` without its `Content-Encoding` (gzip or deflate), at most `limit` bytes; None
+    when it is encoded otherwise, is not what it says, or decodes past `limit`."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    for window in (47, -15) if encoding == "deflate" else (31,):  # zlib, raw deflate; gzip
+        decoder = zlib.decompressobj(window)
+        try:
+            plain = decoder.decompress(body, limit + 1)
+        except zlib.error:
+            continue
+        return plain if len(plain) <= limit and not decoder.unconsumed_tail else None
+    return None

@@ -1,0 +1,129 @@
+"""Judging each exchange the proxy sees, and keeping what came of it.
+
+The checks are the contract suite's own, from the same code as `check`'s: the request (the
+gate's verdict), the contract's word on the answer (`contract.conformance`: documented
+status, no server error, the schema) and the rules of `contract.checks`, those that need
+history judged against what this proxy has seen since it started (`Observer`). An exchange
+the contract does not name, or whose answer could not be read, is logged and journaled as
+not judged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from patchworks_mock.contract import report
+from patchworks_mock.contract.checks import CHECKS, Finding
+from patchworks_mock.contract.conformance import CONFORMANCE
+from patchworks_mock.contract.exchange import NOT_JSON, Exchange
+from patchworks_mock.contract.expectations import answer_text
+from patchworks_mock.contract.observer import Observer
+from patchworks_mock.proxy import lines
+from patchworks_mock.proxy.gate import Verdict, request_findings
+from patchworks_mock.proxy.journal import OUTSIDE, Journal, Outcome
+
+SECRET_FIELDS = ("password",)  # request body fields a curl in the log leaves out
+
+
+def _without_secrets(exchange: Exchange) -> Exchange:
+    """`exchange` with a password in its JSON body replaced, for the curl that is logged."""
+    body = exchange.request_json
+    if not isinstance(body, dict) or not any(name in body for name in SECRET_FIELDS):
+        return exchange
+    hidden = {k: "[redacted]" if k in SECRET_FIELDS else v for k, v in body.items()}
+    return replace(exchange, request_body=json.dumps(hidden).encode())
+
+
+class Watch:
+    """The checks, the history and the journal of one proxy run."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.observer = Observer(checks=CONFORMANCE + CHECKS, any_credential=True)
+        self.journal = journal
+        self.exchanges = 0
+        self.broken = 0  # exchanges with at least one violation
+        self.unjudged_kinds: Counter[str] = Counter()
+
+    def judge(self, exchange: Exchange, verdict: Verdict, started_at: float) -> Outcome:
+        """Every check on an exchange the upstream answered."""
+        if verdict.outside:
+            return self.unjudged(exchange, OUTSIDE, started_at)
+        found = self._record_request(exchange, verdict)
+        found += self.observer.observe(exchange)
+        return self._outcome(exchange, found, started_at, forwarded=True)
+
+    def judge_refused(self, exchange: Exchange, verdict: Verdict, started_at: float) -> Outcome:
+        """The request's checks on an exchange the proxy answered itself (`--errors`, a
+        body past the limit): the answer is the mock's, not the upstream's."""
+        found = self._record_request(exchange, verdict)
+        return self._outcome(exchange, found, started_at, forwarded=False)
+
+    def unjudged(
+        self, exchange: Exchange, reason: str, started_at: float, forwarded: bool = True
+    ) -> Outcome:
+        """An exchange that is not judged, and why."""
+        outcome = self._outcome(exchange, [], started_at, forwarded=forwarded)
+        outcome.unjudged = reason
+        return outcome
+
+    def done(
+        self,
+        outcome: Outcome,
+        exchange: Exchange,
+        started: float,
+        started_at: float,
+        wait_ms: float,
+    ) -> None:
+        """Keep what came of an exchange once its answer is sent: count, journal, log."""
+        outcome.ms = (time.perf_counter() - started) * 1000
+        self.exchanges += 1
+        self.broken += bool(outcome.violations)
+        if outcome.unjudged:
+            self.unjudged_kinds[outcome.unjudged.split(":")[0]] += 1
+        self.journal.add(outcome)
+        lines.log(outcome)
+
+    def _record_request(self, exchange: Exchange, verdict: Verdict) -> list[Finding]:
+        found = request_findings(verdict, exchange)
+        for finding in found:
+            self.observer.record(exchange, finding.check, [finding])
+        if verdict.conforms:
+            self.observer.record(exchange, "request_conforms", [])
+        return found
+
+    def _outcome(
+        self, exchange: Exchange, found: list[Finding], started_at: float, forwarded: bool
+    ) -> Outcome:
+        body = exchange.body.decode("utf-8", "replace") if exchange.json is not NOT_JSON else ""
+        return Outcome(
+            method=exchange.method,
+            path=exchange.path,
+            query=urlsplit(exchange.url).query,
+            status=exchange.status,
+            ms=0.0,
+            forwarded=forwarded,
+            violations=[f for f in found if not f.assumption],
+            assumptions=[f for f in found if f.assumption],
+            curl=self.observer.curl(_without_secrets(exchange)) if found else "",
+            actual=answer_text(exchange.status, body) if found else "",
+            time=started_at,
+        )
+
+    def results(self) -> list[report.Result]:
+        """The run's results for the report: the checks', then a skipped row per kind of
+        exchange that was not judged."""
+        skipped = [
+            report.Result(
+                "proxy",
+                "(not judged)",
+                kind,
+                report.SKIPPED,
+                message=f"{count} exchange{'s' if count > 1 else ''}: {kind}",
+            )
+            for kind, count in sorted(self.unjudged_kinds.items())
+        ]
+        return self.observer.results() + skipped

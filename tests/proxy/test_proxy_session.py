@@ -1,0 +1,128 @@
+"""The proxy in front of a running mock: valid traffic passes unjudged-against, bad requests
+are reported (and with --errors refused before the upstream), answers come back as sent."""
+
+from __future__ import annotations
+
+import httpx
+
+from patchworks_mock.app import create_app
+from patchworks_mock.contract import report
+from tests.proxy.support import KEY, VIOLATIONS, journal, mock_and_proxy, valid_session
+
+
+def test_a_valid_session_through_every_operation_breaks_nothing() -> None:
+    with (
+        mock_and_proxy() as (_, proxy_url, app),
+        httpx.Client(base_url=proxy_url, headers=KEY) as client,
+    ):
+        answers = valid_session(client)
+        entries = journal(proxy_url)
+    statuses = {answer.status_code for answer in answers}
+    assert {200, 201, 401, 404, 422} <= statuses  # the domain's refusals were met too
+    assert [a.request.url.path for a in answers if VIOLATIONS in a.headers] == []
+    assert len(entries) == len(answers)
+    assert [e for e in entries if e["verdict"] != "conforms"] == []
+    results = app.watch.results()
+    assert report.failures(results) == []
+    judged = {r.operation for r in results if r.status == report.PASSED}
+    assert len(judged) >= 12  # the 11 operations and the login
+
+
+JSON = {**KEY, "Content-Type": "application/json"}
+TEXT = {**KEY, "Content-Type": "text/plain"}
+BAD_REQUESTS = [
+    # (method, path, headers, body, the mock's status, words of its message)
+    ("GET", "/api/v1/packages", {}, None, 401, "Unauthenticated."),
+    ("GET", "/api/v1/packages?per_page=500", KEY, None, 422, "per page"),
+    ("GET", "/api/v1/packages?sort=bogus", KEY, None, 400, "`bogus`"),
+    ("GET", "/api/v1/packages?filter[nmae]=x", KEY, None, 400, "filter(s) `nmae`"),
+    ("POST", "/api/v1/packages", JSON, b'{"name', 400, "not valid JSON"),
+    ("POST", "/api/v1/packages", TEXT, b"name", 415, "Unsupported"),
+    ("POST", "/api/v1/packages", KEY, {"name": "x" * 256}, 422, "255 characters"),
+    ("PUT", "/api/v1/packages/1", KEY, {"notes": 5}, 422, "notes field must be a string"),
+    ("POST", "/api/v1/packages/3/flow-versions/1", KEY, {"priority": 101}, 422, "priority"),
+]
+
+
+def _send(client: httpx.Client, method: str, path: str, headers: dict, body) -> httpx.Response:
+    if isinstance(body, dict):
+        return client.request(method, path, headers=headers, json=body)
+    return client.request(method, path, headers=headers, content=body)
+
+
+def test_requests_the_contract_refuses_are_reported_and_forwarded() -> None:
+    with mock_and_proxy() as (mock_url, proxy_url, _), httpx.Client(base_url=proxy_url) as client:
+        answers = [_send(client, m, p, h, b) for m, p, h, b, _, _ in BAD_REQUESTS]
+        entries = journal(proxy_url)
+        reached = httpx.get(f"{mock_url}/__mock__/requests", headers=KEY).json()["data"]
+    for answer, (method, path, _, _, status, words), entry in zip(
+        answers, BAD_REQUESTS, entries, strict=True
+    ):
+        assert answer.status_code == status, (method, path, answer.text)  # the mock's own
+        assert answer.headers.get(VIOLATIONS) == "1", (method, path, answer.headers)
+        assert entry["forwarded"] is True
+        [violation] = entry["violations"]
+        assert violation["check"] == "request_conforms"
+        assert words in violation["message"], (violation, words)
+    assert len(reached) == len(BAD_REQUESTS)  # all of them reached the upstream
+
+
+def test_with_errors_a_refused_request_never_reaches_the_upstream() -> None:
+    with (
+        mock_and_proxy(answer_refusals=True) as (mock_url, proxy_url, _),
+        httpx.Client(base_url=proxy_url) as client,
+    ):
+        answers = [_send(client, m, p, h, b) for m, p, h, b, _, _ in BAD_REQUESTS]
+        good = client.get("/api/v1/packages/1", headers=KEY)
+        entries = journal(proxy_url)
+        reached = httpx.get(f"{mock_url}/__mock__/requests", headers=KEY).json()["data"]
+    for answer, (method, path, _, _, status, words) in zip(answers, BAD_REQUESTS, strict=True):
+        assert answer.status_code == status, (method, path, answer.text)
+        assert words in answer.json()["message"]
+        assert answer.headers[VIOLATIONS] == "1"
+    assert [e["forwarded"] for e in entries] == [False] * len(BAD_REQUESTS) + [True]
+    assert good.status_code == 200 and VIOLATIONS not in good.headers
+    assert [(r["method"], r["path"]) for r in reached] == [("GET", "/api/v1/packages/1")]
+
+
+def test_a_server_that_accepts_what_the_contract_refuses_is_reported() -> None:
+    from tests.contract import broken
+
+    with mock_and_proxy(broken.name_truncated(create_app())) as (_, proxy_url, app):
+        answer = httpx.post(f"{proxy_url}/api/v1/packages", headers=KEY, json={"name": "n" * 300})
+    assert answer.status_code == 201
+    assert answer.headers[VIOLATIONS] == "2"  # the request, and the server's acceptance of it
+    checks = {r.check for r in report.failures(app.watch.results())}
+    assert checks == {"request_conforms", "refuses_what_the_contract_refuses"}
+
+
+def test_paths_outside_the_contract_are_forwarded_and_not_judged() -> None:
+    with (
+        mock_and_proxy() as (_, proxy_url, app),
+        httpx.Client(base_url=proxy_url, headers=KEY) as client,
+    ):
+        other = client.get("/api/v1/flows")
+        method = client.patch("/api/v1/packages/1", json={})
+        entries = journal(proxy_url)
+    assert other.status_code == 404 and method.status_code == 405  # the upstream's answers
+    assert VIOLATIONS not in other.headers and VIOLATIONS not in method.headers
+    assert [e["verdict"] for e in entries] == ["not in the contract"] * 2
+    assert report.failures(app.watch.results()) == []
+
+
+def test_the_proxy_endpoints_need_the_proxy_key_and_are_never_forwarded() -> None:
+    with mock_and_proxy(keys=frozenset({"proxy-key"})) as (mock_url, proxy_url, _):
+        refused = httpx.get(f"{proxy_url}/__mock__/requests", headers=KEY)
+        health = httpx.get(f"{proxy_url}/__mock__/health", headers={"Authorization": "proxy-key"})
+        unknown = httpx.get(f"{proxy_url}/__mock__/state", headers={"Authorization": "proxy-key"})
+        wrong = httpx.put(f"{proxy_url}/__mock__/health", headers={"Authorization": "proxy-key"})
+        cleared = httpx.delete(
+            f"{proxy_url}/__mock__/requests", headers={"Authorization": "proxy-key"}
+        )
+        reached = httpx.get(f"{mock_url}/__mock__/requests", headers=KEY).json()["data"]
+    assert refused.status_code == 401 and refused.json() == {"message": "Unauthenticated."}
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert unknown.status_code == 404 and wrong.status_code == 405
+    assert wrong.headers["allow"] == "GET"
+    assert cleared.status_code == 200
+    assert reached == []
