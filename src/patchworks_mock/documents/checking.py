@@ -67,13 +67,18 @@ def _fast_validator() -> jsonschema_rs.Draft202012Validator:
     return jsonschema_rs.Draft202012Validator(_schema())
 
 
+def schema_valid(document: object) -> bool:
+    """Whether a document passes the schema alone, its records' references unchecked."""
+    return _fast_validator().is_valid(document)
+
+
 def _json_path(parts: Iterable[str | int]) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
 def problems(document: object) -> list[tuple[str, str]]:
     """Every schema and rule problem of a document, in document order."""
-    if _fast_validator().is_valid(document):
+    if schema_valid(document):
         valid = cast(dict[str, Any], document)  # the schema says it is an object
         # Only a document with problems pays for the slower check that places each one.
         return [] if rules_hold(valid) else rule_problems(valid)

@@ -15,6 +15,7 @@ Flow versions that are in no package, and their deployments, are not visible and
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -114,14 +115,20 @@ def _get(client: httpx.Client, endpoint: str, params: dict) -> Any:
 def document_from_packages(packages: list[dict]) -> dict:
     """The fixture document the rendered packages show, placeholders for the rest."""
     try:
-        return _Rebuild(packages).document()
+        rebuild = Rebuild()
+        for shown in packages:
+            rebuild.package(shown)
+        return rebuild.document()
     except (KeyError, TypeError, AttributeError) as exc:
         raise ExportError(f"a package is missing a field the export needs: {exc}") from None
 
 
-class _Rebuild:
-    def __init__(self, packages: list[dict]) -> None:
-        self.rendered = packages
+class Rebuild:
+    """The records that rendered answers show, by collection and id, the last shown kept; one
+    conversion from the API's JSON to fixture records, for the export and the proxy's
+    `--fixtures-out`. Raises KeyError, TypeError or AttributeError on a shape it cannot read."""
+
+    def __init__(self) -> None:
         self.users: dict[int, dict] = {}
         self.flows: dict[int, dict] = {}
         self.versions: dict[int, dict] = {}
@@ -148,6 +155,18 @@ class _Rebuild:
                 "updated_at": at,
             }
 
+    def environment(self, shown: dict | None) -> None:
+        if shown:
+            self.environments[shown["id"]] = _pick(shown, ENVIRONMENT_FIELDS)
+
+    def deployment(self, shown: dict) -> None:
+        """A deployment, with its VE, user and flow version deployments if included."""
+        self.user(shown.get("user"))
+        self.environment(shown.get("virtual_environment"))
+        self.deployments[shown["id"]] = _pick(shown, DEPLOYMENT_FIELDS)
+        for fvd in shown.get("flow_version_deployments") or []:
+            self.fvds[fvd["id"]] = _pick(fvd, FVD_FIELDS)
+
     def version(self, shown: dict) -> None:
         self.versions[shown["id"]] = _pick(shown, VERSION_FIELDS)
         flow = self.flows.setdefault(
@@ -164,35 +183,21 @@ class _Rebuild:
         for fvd in shown.get("deployments") or []:
             self.fvds[fvd["id"]] = _pick(fvd, FVD_FIELDS)
 
-    def document(self) -> dict:
-        for shown in self.rendered:
-            self.user(shown.get("created_by"))
-            for deployment in shown.get("deployments") or []:
-                self.user(deployment.get("user"))
-                environment = deployment.get("virtual_environment")
-                if environment:
-                    self.environments[environment["id"]] = _pick(environment, ENVIRONMENT_FIELDS)
-                self.deployments[deployment["id"]] = _pick(deployment, DEPLOYMENT_FIELDS)
-            members = []
-            for version in shown.get("flow_versions") or []:
-                self.version(version)
-                members.append(
-                    {"flow_version_id": version["id"], "priority": version["pivot"]["priority"]}
-                )
-            self.packages[shown["id"]] = {
-                **_pick(shown, PACKAGE_FIELDS),
-                "flow_versions": members,
-            }
-        for package in self.packages.values():
-            self.referenced_user(package["created_by_id"], package["created_at"])
-        for deployment in self.deployments.values():
-            self.referenced_user(deployment["user_id"], deployment["created_at"])
-            self.referenced_environment(deployment["virtual_environment_id"], deployment)
-        for fvd in self.fvds.values():
-            self.referenced_user(fvd["deployed_by"], fvd["created_at"])
-            self.referenced_environment(fvd["virtual_environment_id"], fvd)
-            if fvd["deployment_id"] not in self.deployments:
-                fvd["deployment_id"] = None
+    def package(self, shown: dict) -> None:
+        """A package with whatever it includes; its flow versions' priorities from `pivot`."""
+        self.user(shown.get("created_by"))
+        for deployment in shown.get("deployments") or []:
+            self.deployment(deployment)
+        members = []
+        for version in shown.get("flow_versions") or []:
+            self.version(version)
+            members.append(
+                {"flow_version_id": version["id"], "priority": version["pivot"]["priority"]}
+            )
+        self.packages[shown["id"]] = {**_pick(shown, PACKAGE_FIELDS), "flow_versions": members}
+
+    def records(self) -> dict[str, list[dict]]:
+        """Every collection as shown, sorted by id: no placeholders, references unchecked."""
         return {
             name: sorted(records.values(), key=lambda record: record["id"])
             for name, records in (
@@ -205,6 +210,24 @@ class _Rebuild:
                 ("flow_version_deployments", self.fvds),
             )
         }
+
+    def document(self) -> dict:
+        """The records with a placeholder for each user and VE only referenced by id, and a
+        `deployment_id` naming no deployment made null; the records kept are not changed."""
+        filled = copy.copy(self)  # the same records; the three collections it adds to, copied
+        filled.users, filled.environments = dict(self.users), dict(self.environments)
+        filled.fvds = dict(self.fvds)
+        for package in filled.packages.values():
+            filled.referenced_user(package["created_by_id"], package["created_at"])
+        for deployment in filled.deployments.values():
+            filled.referenced_user(deployment["user_id"], deployment["created_at"])
+            filled.referenced_environment(deployment["virtual_environment_id"], deployment)
+        for fvd in self.fvds.values():
+            filled.referenced_user(fvd["deployed_by"], fvd["created_at"])
+            filled.referenced_environment(fvd["virtual_environment_id"], fvd)
+            if fvd["deployment_id"] not in self.deployments:
+                filled.fvds[fvd["id"]] = {**fvd, "deployment_id": None}
+        return filled.records()
 
     def referenced_environment(self, environment_id: int, record: dict) -> None:
         if environment_id not in self.environments:
