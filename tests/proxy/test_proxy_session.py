@@ -3,11 +3,14 @@ are reported (and with --errors refused before the upstream), answers come back 
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import report
-from tests.proxy.support import KEY, VIOLATIONS, journal, mock_and_proxy, valid_session
+from patchworks_mock.proxy.observed import ObservedState, write_document
+from tests.proxy.support import KEY, VIOLATIONS, journal, mock_and_proxy, served, valid_session
 
 
 def test_a_valid_session_through_every_operation_breaks_nothing() -> None:
@@ -126,3 +129,34 @@ def test_the_proxy_endpoints_need_the_proxy_key_and_are_never_forwarded() -> Non
     assert wrong.headers["allow"] == "GET"
     assert cleared.status_code == 200
     assert reached == []
+
+
+def _all_packages(client: httpx.Client) -> list[dict]:
+    page = client.get("/api/v1/packages", params={"per_page": 100, "include": "flowVersions"})
+    return [
+        {
+            "id": p["id"],
+            "name": p["name"],
+            "notes": p["notes"],
+            "versions": {v["id"]: v["pivot"]["priority"] for v in p["flow_versions"]},
+        }
+        for p in page.json()["data"]
+    ]
+
+
+def test_fixtures_out_lists_what_the_upstream_listed_at_the_end(tmp_path) -> None:
+    observed = ObservedState()
+    with (
+        mock_and_proxy(observed=observed) as (mock_url, proxy_url, _),
+        httpx.Client(base_url=proxy_url, headers=KEY) as client,
+    ):
+        valid_session(client)
+        with httpx.Client(base_url=mock_url, headers=KEY) as direct:
+            upstream_listed = _all_packages(direct)
+    path = tmp_path / "seen.json"
+    write_document(observed.document(), path)
+    with (
+        served(create_app(json.loads(path.read_text()))) as again,
+        httpx.Client(base_url=again.url, headers=KEY) as client,
+    ):
+        assert _all_packages(client) == upstream_listed

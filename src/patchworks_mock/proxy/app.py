@@ -25,6 +25,7 @@ from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 from patchworks_mock.proxy.admin import PREFIX, ProxyAdmin
 from patchworks_mock.proxy.gate import RequestGate, Verdict, refusal_of
 from patchworks_mock.proxy.journal import DEFAULT_SIZE, NO_ANSWER, NOT_CHECKED, Journal, Outcome
+from patchworks_mock.proxy.observed import ObservedState
 from patchworks_mock.proxy.upstream import (
     DEFAULT_TIMEOUT,
     Answer,
@@ -273,12 +274,14 @@ def create_proxy(
     timeout: float = DEFAULT_TIMEOUT,
     tls: ssl.SSLContext | None = None,
     journal_size: int = DEFAULT_SIZE,
+    observed: ObservedState | None = None,
 ) -> ProxyApp:
-    """A proxy to `upstream_url` whose own endpoints take `keys` (`proxy`'s flags, as a
-    function: the command and the tests build it here)."""
+    """A proxy to `upstream_url` whose own endpoints take `keys`, keeping the state its
+    answers show in `observed` (`proxy`'s flags, as a function: the command and the tests
+    build it here)."""
     limits = limits or Limits()
     journal = Journal(journal_size)
-    watch = Watch(journal)
+    watch = Watch(journal, observed)
     upstream = Upstream(
         upstream_url, timeout=timeout, tls=tls, max_body_bytes=limits.max_body_bytes
     )

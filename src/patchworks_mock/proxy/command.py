@@ -7,6 +7,7 @@ import os
 import ssl
 import sys
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from patchworks_mock import logs, server, uvicorn_internals
@@ -65,6 +66,17 @@ def _problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _keep(path: str, flag: str, write: Callable[[], None]) -> None:
+    """Write one of the run's files at the end; a failure is said in a line, not raised, so
+    that the report still comes."""
+    try:
+        write()
+    except OSError as exc:
+        logs.BANNER.error(f"patchworks-mock: error: {flag} {path}: {exc.strerror or exc}")
+    else:
+        logs.BANNER.info(f"  {flag}: written to {path}")
+
+
 def proxy(args: argparse.Namespace) -> int:
     """Serve the proxy until Ctrl-C or SIGTERM; then the report, and its verdict as the exit
     code (0 conforms, 1 something broke the contract, 2 bad usage)."""
@@ -72,6 +84,7 @@ def proxy(args: argparse.Namespace) -> int:
 
     from patchworks_mock.contract import report
     from patchworks_mock.proxy.app import create_proxy
+    from patchworks_mock.proxy.observed import ObservedState, write_document
     from patchworks_mock.proxy.upstream import tls_context
 
     if args.upstream is None:
@@ -90,6 +103,7 @@ def proxy(args: argparse.Namespace) -> int:
         timeout=args.upstream_timeout,
         tls=tls_context(args.upstream_ca, args.insecure),
         journal_size=args.journal_size,
+        observed=ObservedState() if args.fixtures_out else None,
     )
     watch = app.watch
     try:
@@ -130,6 +144,18 @@ def proxy(args: argparse.Namespace) -> int:
         f"patchworks-mock proxy stopped after {watch.exchanges} exchanges, "
         f"{watch.broken} of which broke the contract."
     )
+    observed = watch.observed
+    if observed is not None:
+        _keep(
+            args.fixtures_out,
+            "--fixtures-out",
+            lambda: write_document(observed.document(), args.fixtures_out),
+        )
+        if observed.forgotten:
+            logs.BANNER.info(
+                f"  --fixtures-out: {observed.forgotten} packages seen first were left out "
+                "(the newest are kept)"
+            )
     report.print_report(results, sys.stdout, verbose=args.verbose)
     seconds_run = time.monotonic() - started
     if args.report:

@@ -25,6 +25,7 @@ from patchworks_mock.contract.observer import Observer
 from patchworks_mock.proxy import lines
 from patchworks_mock.proxy.gate import Verdict, request_findings
 from patchworks_mock.proxy.journal import OUTSIDE, Journal, Outcome
+from patchworks_mock.proxy.observed import ObservedState
 
 SECRET_FIELDS = ("password",)  # request body fields a curl in the log leaves out
 
@@ -41,9 +42,10 @@ def _without_secrets(exchange: Exchange) -> Exchange:
 class Watch:
     """The checks, the history and the journal of one proxy run."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, observed: ObservedState | None = None) -> None:
         self.observer = Observer(checks=CONFORMANCE + CHECKS, any_credential=True)
         self.journal = journal
+        self.observed = observed  # --fixtures-out: the state the answers showed
         self.exchanges = 0
         self.broken = 0  # exchanges with at least one violation
         self.unjudged_kinds: Counter[str] = Counter()
@@ -86,6 +88,8 @@ class Watch:
             self.unjudged_kinds[outcome.unjudged.split(":")[0]] += 1
         self.journal.add(outcome)
         lines.log(outcome)
+        if self.observed is not None and outcome.forwarded and not outcome.unjudged:
+            self.observed.observe(exchange)
 
     def _record_request(self, exchange: Exchange, verdict: Verdict) -> list[Finding]:
         found = request_findings(verdict, exchange)
