@@ -9,8 +9,10 @@ import httpx
 
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import report
+from patchworks_mock.proxy.har import HarRecorder
 from patchworks_mock.proxy.observed import ObservedState, write_document
 from tests.proxy.support import KEY, VIOLATIONS, journal, mock_and_proxy, served, valid_session
+from tests.proxy.test_har import valid_har
 
 
 def test_a_valid_session_through_every_operation_breaks_nothing() -> None:
@@ -160,3 +162,25 @@ def test_fixtures_out_lists_what_the_upstream_listed_at_the_end(tmp_path) -> Non
         httpx.Client(base_url=again.url, headers=KEY) as client,
     ):
         assert _all_packages(client) == upstream_listed
+
+
+def test_record_writes_a_valid_har_of_the_session_without_credentials(tmp_path) -> None:
+    path = tmp_path / "session.har"
+    har = HarRecorder(path)
+    with (
+        mock_and_proxy(har=har) as (_, proxy_url, _app),
+        httpx.Client(base_url=proxy_url, headers=KEY) as client,
+    ):
+        answers = valid_session(client)
+        client.get("/api/v1/packages", headers={"Authorization": ""})  # a request violation
+    har.write()
+    document = valid_har(path)
+    entries = document["log"]["entries"]
+    assert [(e["request"]["method"], e["response"]["status"]) for e in entries[:-1]] == [
+        (a.request.method, a.status_code) for a in answers
+    ]
+    assert entries[-1]["comment"] == "patchworks-mock proxy: 1 violation"
+    text = path.read_text()
+    token = next(a for a in answers if a.request.url.path == "/fabric/api/login").json()["token"]
+    for secret in ("patchworks-mock-key", "correct-horse", token):
+        assert secret not in text

@@ -24,6 +24,7 @@ from patchworks_mock.contract.exchange import Exchange
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 from patchworks_mock.proxy.admin import PREFIX, ProxyAdmin
 from patchworks_mock.proxy.gate import RequestGate, Verdict, refusal_of
+from patchworks_mock.proxy.har import HarRecorder
 from patchworks_mock.proxy.journal import DEFAULT_SIZE, NO_ANSWER, NOT_CHECKED, Journal, Outcome
 from patchworks_mock.proxy.observed import ObservedState
 from patchworks_mock.proxy.upstream import (
@@ -275,13 +276,14 @@ def create_proxy(
     tls: ssl.SSLContext | None = None,
     journal_size: int = DEFAULT_SIZE,
     observed: ObservedState | None = None,
+    har: HarRecorder | None = None,
 ) -> ProxyApp:
     """A proxy to `upstream_url` whose own endpoints take `keys`, keeping the state its
-    answers show in `observed` (`proxy`'s flags, as a function: the command and the tests
-    build it here)."""
+    answers show in `observed` and every exchange in `har` (`proxy`'s flags, as a function:
+    the command and the tests build it here)."""
     limits = limits or Limits()
     journal = Journal(journal_size)
-    watch = Watch(journal, observed)
+    watch = Watch(journal, observed, har)
     upstream = Upstream(
         upstream_url, timeout=timeout, tls=tls, max_body_bytes=limits.max_body_bytes
     )

@@ -23,6 +23,7 @@ from patchworks_mock.cli_common import (
     unwritable,
 )
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
+from patchworks_mock.proxy.har import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BYTES
 from patchworks_mock.proxy.journal import DEFAULT_SIZE
 
 DEFAULT_PORT = 4010  # Prism's: a team moving from `prism proxy` keeps its client settings
@@ -84,6 +85,7 @@ def proxy(args: argparse.Namespace) -> int:
 
     from patchworks_mock.contract import report
     from patchworks_mock.proxy.app import create_proxy
+    from patchworks_mock.proxy.har import HarRecorder
     from patchworks_mock.proxy.observed import ObservedState, write_document
     from patchworks_mock.proxy.upstream import tls_context
 
@@ -104,6 +106,7 @@ def proxy(args: argparse.Namespace) -> int:
         tls=tls_context(args.upstream_ca, args.insecure),
         journal_size=args.journal_size,
         observed=ObservedState() if args.fixtures_out else None,
+        har=HarRecorder(args.record, max_bytes=args.record_max_bytes) if args.record else None,
     )
     watch = app.watch
     try:
@@ -144,6 +147,14 @@ def proxy(args: argparse.Namespace) -> int:
         f"patchworks-mock proxy stopped after {watch.exchanges} exchanges, "
         f"{watch.broken} of which broke the contract."
     )
+    har = watch.har
+    if har is not None:
+        _keep(args.record, "--record", har.write)
+        if har.left_out:
+            logs.BANNER.info(
+                f"  --record: {har.left_out} exchanges left out past --record-max-bytes "
+                f"{size_text(args.record_max_bytes)}"
+            )
     observed = watch.observed
     if observed is not None:
         _keep(
@@ -212,6 +223,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PATH.har",
         help="record every exchange to this HAR 1.2 file (credentials, tokens and passwords "
         "redacted; size bounded by --record-max-bytes)",
+    )
+    parser.add_argument(
+        "--record-max-bytes",
+        type=byte_size,
+        default=DEFAULT_MAX_BYTES,
+        metavar="SIZE",
+        help=f"the HAR file's bound: exchanges past it are counted, not kept; each body is "
+        f"cut at {size_text(DEFAULT_MAX_BODY_BYTES)} (default: {size_text(DEFAULT_MAX_BYTES)})",
     )
     parser.add_argument(
         "--fixtures-out",

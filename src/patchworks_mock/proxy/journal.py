@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from patchworks_mock.contract.checks import Finding
+if TYPE_CHECKING:  # the command's defaults come from here, read before anything is checked
+    from patchworks_mock.contract.checks import Finding
 
 CONFORMS = "conforms"
 OUTSIDE = "not in the contract"  # a path or method the contract does not name

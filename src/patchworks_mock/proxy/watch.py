@@ -24,6 +24,7 @@ from patchworks_mock.contract.expectations import answer_text
 from patchworks_mock.contract.observer import Observer
 from patchworks_mock.proxy import lines
 from patchworks_mock.proxy.gate import Verdict, request_findings
+from patchworks_mock.proxy.har import HarRecorder
 from patchworks_mock.proxy.journal import OUTSIDE, Journal, Outcome
 from patchworks_mock.proxy.observed import ObservedState
 
@@ -42,10 +43,16 @@ def _without_secrets(exchange: Exchange) -> Exchange:
 class Watch:
     """The checks, the history and the journal of one proxy run."""
 
-    def __init__(self, journal: Journal, observed: ObservedState | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        observed: ObservedState | None = None,
+        har: HarRecorder | None = None,
+    ) -> None:
         self.observer = Observer(checks=CONFORMANCE + CHECKS, any_credential=True)
         self.journal = journal
         self.observed = observed  # --fixtures-out: the state the answers showed
+        self.har = har  # --record
         self.exchanges = 0
         self.broken = 0  # exchanges with at least one violation
         self.unjudged_kinds: Counter[str] = Counter()
@@ -90,6 +97,14 @@ class Watch:
         lines.log(outcome)
         if self.observed is not None and outcome.forwarded and not outcome.unjudged:
             self.observed.observe(exchange)
+        if self.har is not None:
+            self.har.add(
+                exchange,
+                started=started_at,
+                elapsed_ms=outcome.ms,
+                wait_ms=wait_ms,
+                comment=f"patchworks-mock proxy: {outcome.verdict}",
+            )
 
     def _record_request(self, exchange: Exchange, verdict: Verdict) -> list[Finding]:
         found = request_findings(verdict, exchange)
