@@ -184,3 +184,18 @@ def test_record_writes_a_valid_har_of_the_session_without_credentials(tmp_path) 
     token = next(a for a in answers if a.request.url.path == "/fabric/api/login").json()["token"]
     for secret in ("patchworks-mock-key", "correct-horse", token):
         assert secret not in text
+
+
+def test_a_bug_of_the_proxy_is_a_500_and_a_line_never_a_traceback(caplog) -> None:
+    with mock_and_proxy() as (_, proxy_url, app):
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a bug")
+
+        app.watch.judge = broken  # type: ignore[method-assign]
+        answer = httpx.get(f"{proxy_url}/api/v1/packages/1", headers=KEY)
+        after = httpx.get(f"{proxy_url}/__mock__/health", headers=KEY)
+    assert answer.status_code == 500 and answer.json() == {"message": "Server Error"}
+    assert after.status_code == 200  # it keeps serving
+    [line] = [r for r in caplog.records if "unexpected error" in r.getMessage()]
+    assert "RuntimeError('a bug')" in line.getMessage() and line.exc_info is None

@@ -13,11 +13,12 @@ For each request, in order:
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from dataclasses import dataclass
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from patchworks_mock import errors
 from patchworks_mock.contract.exchange import Exchange
@@ -38,6 +39,7 @@ from patchworks_mock.proxy.upstream import (
 from patchworks_mock.proxy.watch import Watch
 
 VIOLATIONS_HEADER = b"x-contract-violations"
+logger = logging.getLogger("patchworks_mock")
 
 
 @dataclass(frozen=True)
@@ -56,16 +58,24 @@ def _joined(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return joined
 
 
+class ClientGone(Exception):
+    """The client went away before its request was whole: nothing is forwarded."""
+
+
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body; `errors.TooLarge` (413) past `limit`, declared or read."""
     for name, value in scope["headers"]:
-        if name == b"content-length" and value.strip().isdigit() and int(value) > limit:
+        declared = value.strip().lstrip(b"0")
+        if name != b"content-length" or not declared.isdigit():
+            continue
+        # by length first: int() refuses more than 4,300 digits
+        if len(declared) > len(str(limit)) or int(declared) > limit:
             raise errors.post_too_large()
     body = bytearray()
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return bytes(body)
+            raise ClientGone()
         body += message.get("body", b"")
         if len(body) > limit:
             raise errors.post_too_large()
@@ -107,8 +117,33 @@ class ProxyApp:
             if scope["path"] == PREFIX or scope["path"].startswith(PREFIX + "/"):
                 await self.admin(scope, receive, send)
             else:
-                await self._exchange(scope, receive, send)
+                await self._guarded(scope, receive, send)
         # websockets are not proxied: a closed scope is all they get
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One exchange; a bug of the proxy's own is a line in the log and Laravel's 500 for
+        the client (if its answer has not begun), never a traceback."""
+        started = False
+
+        async def send_noting(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._exchange(scope, receive, send_noting)
+        except ClientGone:
+            return
+        except Exception as exc:
+            logger.error(
+                "unexpected error on %s %s: %r (please report it)",
+                scope["method"],
+                scope["path"],
+                exc,
+            )
+            if not started:
+                error = refusal_of(errors.ApiError(errors.SERVER_ERROR, status=500))
+                await _send_answer(send, 500, error.headers, error.body)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
