@@ -9,7 +9,9 @@ One run (a few minutes with the defaults; bench/README.md says how long and why)
 2. starts the mock on the small one and Prism (`prism mock openapi/packages.yaml`) on the same
    spec, and drives both with the same wrk requests (bench/lua/packages.lua) for a fixed time
    per scenario: list (default page; with filter, sort and an include), get, create, update,
-   add a flow version, compare, and a weighted mix;
+   add a flow version, compare, and a weighted mix; with the `proxy` scenario, once the mock's
+   loads are done, starts `patchworks-mock proxy` in front of it and times the same get one
+   at a time through it and without it (bench/proxy_cost.py);
 3. starts the mock on the large fixture, records its startup time (process start to the first
    successful request) and resident memory (VmRSS), and repeats the list and get scenarios;
 4. prints the tables and writes them with every figure to bench/results/ (JSON and Markdown).
@@ -19,7 +21,7 @@ it, so each starts on the same state. wrk is installed with apt-get and Prism wi
 bench/.node) when missing.
 
 The work is done by the modules beside this file, each named for its job: tools, fixtures,
-scenarios, servers, measure (with profiling), results, score and report.
+scenarios, servers, measure (with profiling), proxy_cost, results, score and report.
 """
 
 from __future__ import annotations
