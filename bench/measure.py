@@ -26,13 +26,14 @@ from bench.servers import Server, call
 
 LUA = BENCH / "lua" / "packages.lua"
 ALONE_REQUESTS = 15
+VIOLATIONS_HEADER = "X-Contract-Violations"  # the proxy's, on an answer that broke the contract
 
 
 @dataclass(frozen=True)
 class Settings:
     """How every scenario of a run is measured (from the command line)."""
 
-    wrk: str
+    wrk: str | None  # None when only the proxy scenario runs: it needs no wrk
     threads: int
     connections: int
     duration: int  # seconds of measured load
@@ -73,6 +74,8 @@ def parse_wrk(stdout: str) -> dict[str, Any] | None:
 
 def run_wrk(settings: Settings, url: str, env: dict[str, str], seconds: int) -> dict[str, Any]:
     """Drive `url` with wrk for `seconds`; the script's figures (counts, microseconds)."""
+    if settings.wrk is None:
+        raise BenchError("a wrk load needs wrk")
     command = [settings.wrk, "-t", str(settings.threads), "-c", str(settings.connections)]
     command += ["-d", f"{seconds}s", "--timeout", "10s", "-s", str(LUA), url]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
@@ -128,17 +131,30 @@ def probe_statuses(server: Server, scenario: str, fixture: Fixture, fresh: list[
     return statuses
 
 
+def connect(server: Server) -> http.client.HTTPConnection:
+    """A keep-alive connection to `server`, for requests sent one after another."""
+    host, port = server.base.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=300)
+
+
+def timed_get(connection: http.client.HTTPConnection, path: str) -> tuple[float, int, bool]:
+    """One GET with the key: (milliseconds to the last byte, status, whether the answer
+    carried X-Contract-Violations, which only the proxy adds)."""
+    started = time.perf_counter()
+    connection.request("GET", path, headers={"Authorization": API_KEY})
+    answer = connection.getresponse()
+    answer.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    return elapsed, answer.status, answer.getheader(VIOLATIONS_HEADER) is not None
+
+
 def single_latency_ms(server: Server, path: str, count: int = ALONE_REQUESTS) -> float:
     """Median time of `count` requests one after another on one keep-alive connection."""
-    host, port = server.base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=300)
-    times = []
+    connection = connect(server)
+    times: list[float] = []
     try:
         for _ in range(count):
-            started = time.perf_counter()
-            connection.request("GET", path, headers={"Authorization": API_KEY})
-            connection.getresponse().read()
-            times.append((time.perf_counter() - started) * 1000)
+            times.append(timed_get(connection, path)[0])
             if sum(times) > 5000 and len(times) >= 3:
                 break
     finally:

@@ -10,7 +10,15 @@ import json
 import shutil
 from pathlib import Path
 
-from bench.results import Result, across_stores, against_prism, fmt, from_report
+from bench.results import (
+    ProxyResult,
+    Result,
+    across_stores,
+    against_prism,
+    fmt,
+    from_report,
+    proxy_from_report,
+)
 from bench.scenarios import SCENARIOS
 
 
@@ -22,6 +30,40 @@ def progress_line(result: Result) -> str:
         f"  cpu/req {fmt(result.cpu_ms_per_request, 2)} ms  non-2xx {result.non_2xx}"
         f"  probe {result.statuses}"
     )
+
+
+def proxy_line(proxy: ProxyResult) -> str:
+    """The proxy scenario's figures, printed as soon as it ran."""
+    return (
+        f"  proxy  {proxy.requests:,} gets each: mock p50 {proxy.mock_p50_ms:.2f} ms"
+        f" p99 {proxy.mock_p99_ms:.2f} ms; through the proxy p50 {proxy.proxy_p50_ms:.2f} ms"
+        f" p99 {proxy.proxy_p99_ms:.2f} ms; added p50 {proxy.added_p50_ms:.2f} ms"
+        f" p99 {proxy.added_p99_ms:.2f} ms  non-2xx {proxy.non_2xx}  probe {proxy.statuses}"
+    )
+
+
+def _proxy(proxy: ProxyResult) -> list[str]:
+    """The mock alone against the mock behind the proxy, and what the proxy adds."""
+    return [
+        "### Proxy in front of the mock",
+        "",
+        f"`GET {proxy.path}`, one request at a time on a kept-alive connection: "
+        f"{proxy.requests:,} to each in {proxy.rounds} interleaved rounds after "
+        f"{proxy.warmup:,} untimed; non-2xx {proxy.non_2xx}, answers with "
+        f"X-Contract-Violations {proxy.violations}, load average {proxy.load_1m:.2f}. "
+        "The mock's CPU is per request it answered, alone or for the proxy.",
+        "",
+        "| get | p50 ms | p99 ms | mean ms | max ms | CPU ms/req |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| mock alone | {proxy.mock_p50_ms:.2f} | {proxy.mock_p99_ms:.2f} "
+        f"| {proxy.mock_mean_ms:.2f} | {proxy.mock_max_ms:.2f} "
+        f"| {fmt(proxy.mock_cpu_ms_per_request, 2)} |",
+        f"| through the proxy | {proxy.proxy_p50_ms:.2f} | {proxy.proxy_p99_ms:.2f} "
+        f"| {proxy.proxy_mean_ms:.2f} | {proxy.proxy_max_ms:.2f} "
+        f"| {fmt(proxy.proxy_cpu_ms_per_request, 2)} (the proxy's) |",
+        f"| added by the proxy | {proxy.added_p50_ms:.2f} | {proxy.added_p99_ms:.2f} "
+        f"| {proxy.proxy_mean_ms - proxy.mock_mean_ms:.2f} | | |",
+    ]
 
 
 def _comparison(results: list[Result], small: int) -> list[str]:
@@ -83,11 +125,14 @@ def markdown(report: dict) -> str:
         f"{settings['connections']} connections, {settings['threads']} wrk "
         f"thread(s), {settings['duration']} s per scenario after "
         f"{settings['warmup']} s warm-up; commit {env['commit']}.",
-        "",
-        *_comparison(results, small),
     ]
+    if results:  # none when only the proxy scenario ran
+        lines += ["", *_comparison(results, small)]
     if any(r.packages == large for r in results):
         lines += ["", *_scale(results, small, large)]
+    proxy = proxy_from_report(report)
+    if proxy is not None:
+        lines += ["", *_proxy(proxy)]
     lines += ["", "### Startup and memory", "", "| server | packages | startup s | RSS MB |"]
     lines.append("| --- | ---: | ---: | ---: |")
     for row in report["processes"]:
@@ -102,7 +147,8 @@ def markdown(report: dict) -> str:
             f"| {check['target']} | {check['measured']} | {'yes' if check['met'] else 'NO'} |"
         )
     probes = {(r.server, r.scenario): r.statuses for r in results if r.packages == small}
-    lines += ["", "Status of one probe request per operation before each load:", ""]
+    if probes:
+        lines += ["", "Status of one probe request per operation before each load:", ""]
     for (server, scenario), statuses in probes.items():
         shown = ", ".join(f"{op} {code}" for op, code in statuses.items())
         lines.append(f"- {server} {scenario}: {shown}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.scenarios import SCALED
 
@@ -34,6 +35,40 @@ class Result:
     single_ms: float | None = None  # median of sequential requests on an idle server
     cpu_ms_per_request: float | None = None  # the server's CPU time / requests done (wrk's)
     profile: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ProxyResult:
+    """The proxy scenario: the same get timed one at a time against the mock alone and
+    through the proxy in front of it, and what the proxy adds (its percentile minus the
+    mock's)."""
+
+    path: str
+    requests: int  # timed requests to each of the two, after `warmup` to each
+    rounds: int  # the two take turns, each going first in every other round
+    warmup: int
+    mock_p50_ms: float
+    mock_p99_ms: float
+    proxy_p50_ms: float
+    proxy_p99_ms: float
+    added_p50_ms: float
+    added_p99_ms: float
+    mock_mean_ms: float
+    proxy_mean_ms: float
+    mock_max_ms: float
+    proxy_max_ms: float
+    non_2xx: int  # of both, timed requests only
+    violations: int  # answers through the proxy that carried X-Contract-Violations
+    statuses: dict[str, int] = field(default_factory=dict)  # one probe: mock, proxy
+    load_1m: float = 0.0
+    proxy_cpu_ms_per_request: float | None = None  # the proxy process's CPU / its requests
+    mock_cpu_ms_per_request: float | None = None  # the mock's CPU / every request it served
+
+
+def proxy_from_report(report: dict[str, Any]) -> ProxyResult | None:
+    """The proxy scenario's figures in a report, if it ran."""
+    figures = report.get("proxy")
+    return ProxyResult(**figures) if figures else None
 
 
 def from_report(report: dict) -> list[Result]:

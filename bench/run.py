@@ -9,7 +9,9 @@ One run (a few minutes with the defaults; bench/README.md says how long and why)
 2. starts the mock on the small one and Prism (`prism mock openapi/packages.yaml`) on the same
    spec, and drives both with the same wrk requests (bench/lua/packages.lua) for a fixed time
    per scenario: list (default page; with filter, sort and an include), get, create, update,
-   add a flow version, compare, and a weighted mix;
+   add a flow version, compare, and a weighted mix; with the `proxy` scenario, once the mock's
+   loads are done, starts `patchworks-mock proxy` in front of it and times the same get one
+   at a time through it and without it (bench/proxy_cost.py);
 3. starts the mock on the large fixture, records its startup time (process start to the first
    successful request) and resident memory (VmRSS), and repeats the list and get scenarios;
 4. prints the tables and writes them with every figure to bench/results/ (JSON and Markdown).
@@ -19,7 +21,7 @@ it, so each starts on the same state. wrk is installed with apt-get and Prism wi
 bench/.node) when missing.
 
 The work is done by the modules beside this file, each named for its job: tools, fixtures,
-scenarios, servers, measure (with profiling), results, score and report.
+scenarios, servers, measure (with profiling), proxy_cost, results, score and report.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import BENCH, BenchError, fixtures, measure, report, score, servers, tools
+from bench import BENCH, BenchError, fixtures, measure, proxy_cost, report, score, servers, tools
 from bench.fixtures import Fixture
 from bench.results import Result, fmt
-from bench.scenarios import DESCRIPTIONS, SCALED, SCENARIOS
+from bench.scenarios import CHOICES, DESCRIPTIONS, PROXY, SCALED, proxy_path
 from bench.servers import Server
 
 USAGE_ERROR = 2
@@ -57,8 +59,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     p.add_argument(
         "--scenarios",
-        default=",".join(SCENARIOS),
-        help=f"comma-separated subset of {','.join(SCENARIOS)} (default all)",
+        default=",".join(CHOICES),
+        help=f"comma-separated subset of {','.join(CHOICES)} (default all)",
+    )
+    p.add_argument(
+        "--proxy-requests",
+        type=int,
+        default=5000,
+        help="gets timed each way, the mock alone and through the proxy (default 5000)",
     )
     p.add_argument("--small", type=int, default=100, help="packages in the small store (100)")
     p.add_argument(
@@ -108,11 +116,13 @@ def main(argv: list[str] | None = None) -> int:
 def _chosen_scenarios(args: argparse.Namespace) -> list[str]:
     """The scenarios --scenarios names, after checking the flags (before anything is started)."""
     scenarios = [s for s in args.scenarios.split(",") if s]
-    unknown = sorted(set(scenarios) - set(SCENARIOS))
+    unknown = sorted(set(scenarios) - set(CHOICES))
     if unknown:
-        raise BenchError(f"unknown scenario(s) {', '.join(unknown)}; choose from {SCENARIOS}")
+        raise BenchError(f"unknown scenario(s) {', '.join(unknown)}; choose from {CHOICES}")
     if args.duration < 1 or args.connections < 1 or args.threads < 1:
         raise BenchError("--duration, --connections and --threads must be at least 1")
+    if args.proxy_requests < 1:
+        raise BenchError("--proxy-requests must be at least 1")
     return scenarios
 
 
@@ -155,10 +165,35 @@ def _measure_server(
     return results, row
 
 
+def _measure_proxy(
+    args: argparse.Namespace, mock: Server, fixture: Fixture, logs: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start the proxy in front of `mock`, time the proxy scenario, stop it; its figures and
+    its startup and memory row."""
+    measure.prepare_mock(mock, "get")  # the state as loaded, if a write scenario changed it
+    proxy = servers.start_proxy(args.python, args.mock_log_level, mock, logs)
+    try:
+        started_rss = servers.rss_mb(proxy.pid)
+        result = proxy_cost.measure(mock, proxy, proxy_path(fixture), args.proxy_requests)
+        after_rss = servers.rss_mb(proxy.pid)
+    finally:
+        proxy.stop()
+    print(report.proxy_line(result), flush=True)
+    row = {
+        "server": "proxy",
+        "packages": None,
+        "startup_s": round(proxy.startup_s, 3),
+        "rss_mb_started": started_rss and round(started_rss, 1),
+        "rss_mb_after_load": after_rss and round(after_rss, 1),
+    }
+    return asdict(result), row
+
+
 def _main(args: argparse.Namespace) -> int:
     scenarios = _chosen_scenarios(args)
-    wrk = tools.ensure_wrk(args.wrk)
-    prism = None if args.no_prism else tools.ensure_prism(args.prism)
+    loads = [s for s in scenarios if s != PROXY]  # the wrk scenarios
+    wrk = tools.ensure_wrk(args.wrk) if loads else None  # the proxy scenario needs no wrk
+    prism = None if args.no_prism or not loads else tools.ensure_prism(args.prism)
     py_spy = tools.ensure_py_spy(args.py_spy) if args.profile else None
     started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -187,11 +222,11 @@ def _main(args: argparse.Namespace) -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="patchworks-bench-") as scratch:
         small, large = _make_fixtures(args, Path(scratch))
-        runs: list[tuple[str, Fixture, list[str]]] = [("mock", small, scenarios)]
+        runs: list[tuple[str, Fixture, list[str]]] = [("mock", small, loads)]
         if prism:
             runs.append(("prism", small, scenarios))
         if large:
-            runs.append(("mock", large, [s for s in scenarios if s in SCALED]))
+            runs.append(("mock", large, [s for s in loads if s in SCALED]))
         for name, fixture, chosen in runs:
             if name == "mock":
                 server = servers.start_mock(args.python, args.mock_log_level, fixture, logs)
@@ -199,10 +234,13 @@ def _main(args: argparse.Namespace) -> int:
                 server = servers.start_prism(prism or [], args.prism_log_level, logs)
             try:
                 done, row = _measure_server(settings, server, fixture, chosen)
+                document["processes"].append(row)
+                if PROXY in scenarios and name == "mock" and fixture is small:
+                    document["proxy"], row = _measure_proxy(args, server, fixture, logs)
+                    document["processes"].append(row)
             finally:
                 server.stop()
             results += done
-            document["processes"].append(row)
             if fixture is large:
                 document["large_startup_s"] = row["startup_s"]
                 document["large_rss_mb_started"] = row["rss_mb_started"]

@@ -15,6 +15,9 @@ READS = ["list_default", "list_query", "get", "compare"]
 WRITES = ["create", "update", "add_version"]
 SCENARIOS = [*READS, *WRITES, "mix"]
 SCALED = ["list_default", "list_query", "get"]  # repeated on the large store
+# Not a wrk load: one get at a time, the mock alone and through `patchworks-mock proxy`.
+PROXY = "proxy"
+CHOICES = [*SCENARIOS, PROXY]  # what --scenarios takes
 LIST_QUERY = "filter%5Bname%5D=shopify&sort=-name&include=flowVersions"
 MIX = "list_default:5,list_query:2,get:6,compare:2,create:2,update:2,add_version:1"
 FRESH_PACKAGES = 300  # empty packages made before add_version and mix, to add versions to
@@ -28,6 +31,8 @@ DESCRIPTIONS = {
     "add_version": "POST /api/v1/packages/{id}/flow-versions/{version}",
     "compare": "GET /api/v1/packages/{id}/compare/{ve}",
     "mix": f"weighted: {MIX}",
+    PROXY: "GET /api/v1/packages/{first id}, one at a time, the mock alone and through "
+    "`patchworks-mock proxy` in front of it, in interleaved rounds",
 }
 
 Request = tuple[str, str, dict[str, Any] | None]  # method, path, JSON body
@@ -56,6 +61,11 @@ def probes(fixture: Fixture, fresh: list[int]) -> dict[str, Request]:
         ),
         "compare": ("GET", f"/api/v1/packages/{member}/compare/{fixture.environments[0]}", None),
     }
+
+
+def proxy_path(fixture: Fixture) -> str:
+    """The get the proxy scenario times: the store's first package (id 1 in a generated one)."""
+    return f"/api/v1/packages/{fixture.ids[0]}"
 
 
 def read_path(scenario: str, fixture: Fixture) -> str:

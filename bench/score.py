@@ -7,7 +7,14 @@ target whose figures did not run (no Prism, no large store) gets no row.
 
 from __future__ import annotations
 
-from bench.results import Result, across_stores, against_prism, fmt, from_report
+from bench.results import (
+    Result,
+    across_stores,
+    against_prism,
+    fmt,
+    from_report,
+    proxy_from_report,
+)
 from bench.scenarios import READS
 
 TARGET_READ_RATIO = 2.0  # mock rps >= 2x Prism's for reads and the mix
@@ -15,6 +22,8 @@ TARGET_P99_MS = 10.0
 TARGET_SCALE = 1.5  # time per request with the large store <= 1.5x the small one's
 TARGET_STARTUP_S = 5.0
 TARGET_RSS_MB = 500.0
+TARGET_PROXY_P50_MS = 1.0  # what the proxy adds to a get, one at a time on loopback
+TARGET_PROXY_P99_MS = 5.0
 
 
 def check(target: str, measured: str, met: bool) -> dict:
@@ -78,4 +87,17 @@ def evaluate(report: dict) -> list[dict]:
                 rss < TARGET_RSS_MB,
             )
         )
+    proxy = proxy_from_report(report)
+    if proxy is not None:
+        for name, added, alone, proxied, target in (
+            ("p50", proxy.added_p50_ms, proxy.mock_p50_ms, proxy.proxy_p50_ms, TARGET_PROXY_P50_MS),
+            ("p99", proxy.added_p99_ms, proxy.mock_p99_ms, proxy.proxy_p99_ms, TARGET_PROXY_P99_MS),
+        ):
+            checks.append(
+                check(
+                    f"proxy: get {name} added < {target:g} ms",
+                    f"{added:.2f} ms ({alone:.2f} -> {proxied:.2f} ms)",
+                    added < target,
+                )
+            )
     return checks

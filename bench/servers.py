@@ -1,6 +1,7 @@
-"""The servers under test: start the mock or Prism, wait until it answers, talk to it, stop it.
+"""The servers under test: start the mock, Prism or the proxy, wait until it answers, talk to
+it, stop it.
 
-Both run as real processes on a free loopback port, as a user would run them, so that the
+Each runs as a real process on a free loopback port, as a user would run them, so that the
 figures include the HTTP server and the startup time is what a user waits for.
 """
 
@@ -133,3 +134,12 @@ def start_prism(prism: list[str], log_level: str, logs: Path) -> Server:
     command = [*prism, "mock", str(SPEC), "-p", str(port), "-h", "127.0.0.1"]
     command += ["-v", log_level]
     return start("prism", command, port, logs / "prism.log")
+
+
+def start_proxy(python: str, log_level: str, upstream: Server, logs: Path) -> Server:
+    """`patchworks-mock proxy` in front of `upstream`; it is ready once a get through it is
+    answered, so its startup time includes the upstream's answer."""
+    port = free_port()
+    command = [python, "-m", "patchworks_mock", "proxy", "--upstream", upstream.base]
+    command += ["--port", str(port), "--log-level", log_level]
+    return start("proxy", command, port, logs / "proxy.log")

@@ -86,7 +86,7 @@ def _version(command: list[str]) -> str:
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else "?"
 
 
-def environment(python: str, wrk: str, prism: list[str] | None) -> dict:
+def environment(python: str, wrk: str | None, prism: list[str] | None) -> dict:
     """The machine, the versions and the commit, so that two results files can be compared."""
     cpu = "?"
     try:
@@ -110,7 +110,7 @@ def environment(python: str, wrk: str, prism: list[str] | None) -> dict:
         "connexion": _version(
             [python, "-c", "import importlib.metadata as m; print(m.version('connexion'))"]
         ),
-        "wrk": _version([wrk, "--version"]),
+        "wrk": _version([wrk, "--version"]) if wrk else None,
         "prism": _version([*prism, "--version"]) if prism else None,
         "commit": commit + ("+dirty" if dirty else ""),
         "load_1m_at_start": round(os.getloadavg()[0], 2),

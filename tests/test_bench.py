@@ -1,7 +1,9 @@
 """The benchmark's pure parts (bench/): scoring, the tables, wrk's output, the helpers.
 
 No wrk, no server, no network: the figures are made up, small and round, so that each
-expected string can be checked by hand.
+expected string can be checked by hand. One test is the exception: the proxy scenario, which
+needs no wrk, runs end to end on loopback (the mock and the proxy as processes, a few
+seconds), and only what it reports is checked, never how fast.
 """
 
 import json
@@ -13,7 +15,7 @@ import pytest
 # `bench` is a package at the repository root, not installed with the project
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import fixtures, measure, profiling, report, run, scenarios, score
+from bench import fixtures, measure, profiling, proxy_cost, report, run, scenarios, score
 from bench.results import Result
 
 SMALL, LARGE = 100, 1000
@@ -97,6 +99,42 @@ def sample(prism: bool = True, large: bool = True) -> dict:
     return document
 
 
+def proxy_figures(**figures) -> dict:
+    """The proxy scenario's figures as the JSON holds them; `figures` override the defaults."""
+    base = {
+        "path": "/api/v1/packages/1",
+        "requests": 4000,
+        "rounds": 80,
+        "warmup": 500,
+        "mock_p50_ms": 0.25,
+        "mock_p99_ms": 0.5,
+        "proxy_p50_ms": 0.75,
+        "proxy_p99_ms": 6.0,
+        "added_p50_ms": 0.5,
+        "added_p99_ms": 5.5,
+        "mock_mean_ms": 0.3,
+        "proxy_mean_ms": 0.9,
+        "mock_max_ms": 2.0,
+        "proxy_max_ms": 9.0,
+        "non_2xx": 0,
+        "violations": 0,
+        "statuses": {"mock": 200, "proxy": 200},
+        "load_1m": 0.5,
+        "proxy_cpu_ms_per_request": 0.6,
+        "mock_cpu_ms_per_request": 0.2,
+    }
+    return base | figures
+
+
+def proxy_only(**figures) -> dict:
+    """A report of a run with `--scenarios proxy --no-prism --no-large`."""
+    document = sample(prism=False, large=False)
+    document["results"] = []
+    document["proxy"] = proxy_figures(**figures)
+    document["targets"] = score.evaluate(document)
+    return document
+
+
 # -- score ---------------------------------------------------------------------------------
 
 
@@ -142,6 +180,21 @@ def test_a_large_store_that_finished_nothing_fails_its_scale_target():
             "measured": "no request done in 8 s (alone 0.20 -> n/a ms)",
             "met": False,
         }
+    ]
+
+
+def test_the_proxy_is_scored_on_what_it_adds_to_the_mocks_p50_and_p99():
+    assert score.evaluate(proxy_only()) == [
+        {
+            "target": "proxy: get p50 added < 1 ms",
+            "measured": "0.50 ms (0.25 -> 0.75 ms)",
+            "met": True,
+        },
+        {
+            "target": "proxy: get p99 added < 5 ms",
+            "measured": "5.50 ms (0.50 -> 6.00 ms)",
+            "met": False,
+        },
     ]
 
 
@@ -200,6 +253,20 @@ def test_scale_table_says_none_done_when_the_large_store_finished_nothing():
     document["results"][-1] |= {"requests": 0, "single_ms": None}
     row = next(line for line in report.markdown(document).splitlines() if "| none done |" in line)
     assert row.startswith("| get | 1,500 |") and row.endswith("| 0.20 | n/a | n/a |")
+
+
+def test_markdown_of_the_proxy_alone_has_its_table_and_no_empty_ones():
+    text = report.markdown(proxy_only())
+    assert "### Mock vs Prism" not in text and "Status of one probe" not in text
+    assert (
+        "`GET /api/v1/packages/1`, one request at a time on a kept-alive connection: 4,000 to "
+        "each in 80 interleaved rounds after 500 untimed; non-2xx 0, answers with "
+        "X-Contract-Violations 0, load average 0.50."
+    ) in text
+    assert "| mock alone | 0.25 | 0.50 | 0.30 | 2.00 | 0.20 |" in text
+    assert "| through the proxy | 0.75 | 6.00 | 0.90 | 9.00 | 0.60 (the proxy's) |" in text
+    assert "| added by the proxy | 0.50 | 5.50 | 0.60 | | |" in text
+    assert "| proxy: get p99 added < 5 ms | 5.50 ms (0.50 -> 6.00 ms) | NO |" in text
 
 
 def test_progress_line():
@@ -267,6 +334,16 @@ def test_profile_summary_counts_the_innermost_frame(tmp_path):
     ]
 
 
+def test_proxy_percentiles_are_nearest_rank_and_rounds_cover_every_request():
+    values = [float(v) for v in range(100, 0, -1)]
+    assert proxy_cost.percentile(values, 0.50) == 50.0
+    assert proxy_cost.percentile(values, 0.99) == 99.0
+    assert proxy_cost.percentile([3.0], 0.99) == 3.0
+    assert proxy_cost.round_sizes(120) == [50, 50, 20]
+    assert proxy_cost.round_sizes(100) == [50, 50]
+    assert proxy_cost.round_sizes(7) == [7]
+
+
 # -- fixtures and scenarios ----------------------------------------------------------------
 
 
@@ -302,7 +379,7 @@ def test_the_mix_probes_each_operation_once_and_every_scenario_is_described():
         "add_version",
     ]
     assert scenarios.operations("get") == ["get"]
-    assert set(scenarios.DESCRIPTIONS) == set(scenarios.SCENARIOS)
+    assert set(scenarios.DESCRIPTIONS) == set(scenarios.CHOICES)
 
 
 # -- command line --------------------------------------------------------------------------
@@ -317,6 +394,7 @@ def test_the_command_line_keeps_its_flags():
         "--connections",
         "--threads",
         "--scenarios",
+        "--proxy-requests",
         "--small",
         "--large",
         "--seed",
@@ -338,6 +416,7 @@ def test_the_command_line_keeps_its_flags():
     [
         (["--scenarios", "get,nope"], "unknown scenario(s) nope"),
         (["--duration", "0"], "--duration, --connections and --threads must be at least 1"),
+        (["--proxy-requests", "0"], "--proxy-requests must be at least 1"),
     ],
 )
 def test_bad_flags_stop_the_run_before_anything_starts(
@@ -350,3 +429,36 @@ def test_bad_flags_stop_the_run_before_anything_starts(
     assert run.main([*argv, "--output", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(f"bench: error: {message}")
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the proxy scenario, end to end ----------------------------------------------------------
+
+
+def test_the_proxy_scenario_runs_end_to_end_and_reports_what_the_proxy_adds(
+    tmp_path, monkeypatch, capsys
+):
+    def no_wrk(explicit):
+        raise AssertionError("the proxy scenario needs no wrk")
+
+    monkeypatch.setattr(run.tools, "ensure_wrk", no_wrk)
+    argv = ["--scenarios", "proxy", "--no-prism", "--no-large", "--small", "5"]
+    assert run.main([*argv, "--proxy-requests", "60", "--output", str(tmp_path)]) == 0
+    document = json.loads((tmp_path / "latest.json").read_text())
+    proxy = document["proxy"]
+    assert proxy["path"] == "/api/v1/packages/1"
+    assert (proxy["requests"], proxy["rounds"]) == (60, 2)
+    assert proxy["statuses"] == {"mock": 200, "proxy": 200}
+    assert (proxy["non_2xx"], proxy["violations"]) == (0, 0)
+    for figure in ("mock_p50_ms", "mock_p99_ms", "proxy_p50_ms", "proxy_p99_ms"):
+        assert proxy[figure] > 0
+    assert proxy["added_p50_ms"] == pytest.approx(proxy["proxy_p50_ms"] - proxy["mock_p50_ms"])
+    assert proxy["added_p99_ms"] == pytest.approx(proxy["proxy_p99_ms"] - proxy["mock_p99_ms"])
+    assert [row["server"] for row in document["processes"]] == ["mock", "proxy"]
+    assert [c["target"] for c in document["targets"]] == [
+        "proxy: get p50 added < 1 ms",
+        "proxy: get p99 added < 5 ms",
+    ]
+    assert document["results"] == []
+    printed = capsys.readouterr().out
+    assert "### Proxy in front of the mock" in printed
+    assert "| added by the proxy |" in printed
