@@ -199,3 +199,21 @@ def test_a_bug_of_the_proxy_is_a_500_and_a_line_never_a_traceback(caplog) -> Non
     assert after.status_code == 200  # it keeps serving
     [line] = [r for r in caplog.records if "unexpected error" in r.getMessage()]
     assert "RuntimeError('a bug')" in line.getMessage() and line.exc_info is None
+
+
+def test_a_gzip_answer_is_judged_on_its_decoded_body_and_handed_on_encoded() -> None:
+    from starlette.middleware.gzip import GZipMiddleware
+
+    from tests.contract import broken
+
+    upstream = GZipMiddleware(broken.list_ids_as_strings(create_app()), minimum_size=10)
+    gzip = {**KEY, "Accept-Encoding": "gzip"}
+    with (
+        mock_and_proxy(upstream) as (_, proxy_url, app),
+        httpx.Client() as client,
+        client.stream("GET", f"{proxy_url}/api/v1/packages", headers=gzip) as answer,
+    ):
+        raw = b"".join(answer.iter_raw())
+    assert answer.headers["content-encoding"] == "gzip" and raw[:2] == b"\x1f\x8b"
+    assert answer.headers[VIOLATIONS] != "0"
+    assert "response_schema" in {r.check for r in report.failures(app.watch.results())}

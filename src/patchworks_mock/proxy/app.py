@@ -191,13 +191,17 @@ class ProxyApp:
             await self._answer_alone(scope, send, exc, started_at, started, url, body)
             return
         if not answer.complete:
-            await self._stream(scope, send, answer, request, verdict, started_at, started)
+            await self._stream(send, answer, request, started_at, started)
             return
         exchange = _answered(request, answer.status, answer.headers, answer.body)
-        plain = decoded(answer.body, exchange.headers.get("content-encoding", ""), len(answer.body))
+        encoding = exchange.headers.get("content-encoding", "")
+        plain = decoded(answer.body, encoding, self.limits.max_body_bytes)
         if plain is None:
             outcome = self.watch.unjudged(
-                exchange, f"{NOT_CHECKED}: the answer's Content-Encoding is not read", started_at
+                exchange,
+                f"{NOT_CHECKED}: the answer is encoded as {encoding!r} or decodes past the body "
+                "limit",
+                started_at,
             )
         else:
             exchange = _answered(request, answer.status, answer.headers, plain)
@@ -251,11 +255,9 @@ class ProxyApp:
 
     async def _stream(
         self,
-        scope: Scope,
         send: Send,
         answer: Answer,
         request: Exchange,
-        verdict: Verdict,
         started_at: float,
         started: float,
     ) -> None:
