@@ -16,7 +16,7 @@ from patchworks_mock.contract.boundaries import Limit
 from patchworks_mock.contract.exchange import Exchange
 from patchworks_mock.contract.rules import DEFAULT_PRIORITY, TRIMMED, php_int, stored
 
-# -- reading an exchange -----------------------------------------------------------------------
+# -- reading an exchange, keeping history ------------------------------------------------------
 
 
 def _rows(exchange: Exchange) -> list[dict[str, Any]] | None:
