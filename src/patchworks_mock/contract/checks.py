@@ -80,6 +80,8 @@ class Seen:
 
     packages: dict[str, PackageState] = field(default_factory=dict)
     deleted: dict[str, None] = field(default_factory=dict)  # a set that keeps its order
+    # what the rules of `traffic_rules` remember, by (rule, key); each keeps it within `limit`
+    traffic: dict[tuple[str, str], Any] = field(default_factory=dict)
     limit: int = MAX_REMEMBERED
 
     def state(self, key: str) -> PackageState:
@@ -738,6 +740,12 @@ CHECKS: list[Check] = [
     priorities_as_stored,
     removal_after_deploy,
 ]
+
+# The rules a proxy can judge from the traffic it sees (`traffic_rules`), written with this
+# module's names: imported once they are all defined.
+from patchworks_mock.contract import traffic_rules  # noqa: E402
+
+CHECKS += traffic_rules.RULES
 
 
 def remember(exchange: Exchange, seen: Seen) -> None:

@@ -1,0 +1,394 @@
+"""Rules a proxy can judge from the traffic it sees, as well as the suite from its own calls.
+
+`checks.py`'s checks judge an answer against itself, its request and the packages the run
+saw. These judge what a client asked of a list (a filter, a sort, the next page), what a
+write left behind (the name and notes kept, the versions deployed) and the decisions of
+api-notes a server may not follow (reported as assumptions). Each is a check of the same form,
+`check(exchange, seen) -> list[Finding] | None`, registered in `checks.CHECKS`; the history a
+rule needs it keeps itself, after judging, in `seen.traffic` under its own name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from patchworks_mock.contract.boundaries import Limit
+from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.contract.rules import DEFAULT_PRIORITY, TRIMMED, php_int, stored
+
+# -- reading an exchange, keeping history ------------------------------------------------------
+
+
+def _rows(exchange: Exchange) -> list[dict[str, Any]] | None:
+    """The rows of a page of a list whose envelope the run can read, or None."""
+    envelope = _envelope(exchange)
+    if envelope is None:
+        return None
+    return [row for row in envelope[0] if isinstance(row, dict)]
+
+
+def _remember(seen: Seen, key: tuple[str, str], value: Any) -> None:
+    """Keep `value` under `key`, the newest; past `seen.limit` keys the oldest are forgotten."""
+    seen.traffic.pop(key, None)
+    seen.traffic[key] = value
+    while len(seen.traffic) > seen.limit:
+        del seen.traffic[next(iter(seen.traffic))]
+
+
+def _members(seen: Seen, package: str) -> dict[int, int | None] | None:
+    state = seen.packages.get(package)
+    return None if state is None else state.members
+
+
+# -- lists ---------------------------------------------------------------------------------------
+
+
+def _needles(exchange: Exchange) -> list[str]:
+    """The values of `filter[name]` as spatie reads them: split on commas, blanks ignored."""
+    value = _requested(exchange).get("filter[name]", "")
+    return [part.casefold() for part in value.split(",") if part.strip(TRIMMED)]
+
+
+def name_filter_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """A list filtered by `filter[name]` holds only packages whose name contains one of its
+    comma-separated values, ignoring case (spatie's partial filter)."""
+    rows, needles = _rows(exchange), _needles(exchange)
+    if rows is None or not needles:
+        return None
+    names = [row.get("name") for row in rows]
+    bad = [
+        repr(name)
+        for name in names
+        if isinstance(name, str)
+        and not any(n in name.casefold() or n.strip(TRIMMED) in name.casefold() for n in needles)
+    ]
+    if not bad:
+        return []
+    return [
+        Finding(
+            "name_filter_applied",
+            f"filter[name]={_requested(exchange)['filter[name]']!r} shows {_shown(bad)}",
+            "only packages whose name contains one of the filter's values, ignoring case",
+        )
+    ]
+
+
+def sort_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """A list sorted by `name` comes in the names' order, ignoring case; by `-name`, in the
+    reverse order. The first sort field decides; ties may come in any order."""
+    rows, sort = _rows(exchange), _requested(exchange).get("sort", "")
+    first = sort.split(",")[0]
+    if rows is None or first.removeprefix("-") != "name":
+        return None
+    names = [row.get("name") for row in rows]
+    if not all(isinstance(name, str) for name in names):
+        return None
+    keys = [str(name).casefold() for name in names]
+    if keys == sorted(keys, reverse=first.startswith("-")):
+        return []
+    order = "descending" if first.startswith("-") else "ascending"
+    return [
+        Finding(
+            "sort_applied",
+            f"sort={sort} gave the names {_shown([repr(n) for n in names])}",
+            f"names in {order} order, ignoring case",
+        )
+    ]
+
+
+def pages_disjoint(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """Pages of one query (its filter, sort and per_page) hold no package twice, while no write
+    came between them: each row is on exactly one page."""
+    if exchange.method != "GET":  # a write may move rows from one page to the next
+        _remember(seen, ("pages_disjoint", ""), seen.traffic.get(("pages_disjoint", ""), 0) + 1)
+        return None
+    rows, page = _rows(exchange), _page_request(exchange)
+    if rows is None or page is None:
+        return None
+    body = exchange.json
+    asked = {k: v for k, v in _requested(exchange).items() if k != "include"}
+    key = ("pages_disjoint", f"{exchange.path}?{sorted(asked.items())}")
+    writes = seen.traffic.get(("pages_disjoint", ""), 0)
+    shape = (writes, body["meta"]["total"], body["meta"]["per_page"])
+    ids = [str(row.get("id")) for row in rows]
+    earlier: dict[int, list[str]] = {}
+    remembered = seen.traffic.get(key)
+    if remembered is not None and remembered[0] == shape:
+        earlier = remembered[1]
+    twice = sorted({i for other, shown in earlier.items() if other != page for i in shown} & {*ids})
+    _remember(seen, key, (shape, {**earlier, page: ids}))
+    if not twice:
+        return []
+    return [
+        Finding(
+            "pages_disjoint",
+            f"page {page} shows packages {_shown(twice)}, already on another page of this query",
+            "each package on one page only",
+        )
+    ]
+
+
+# -- what a write left ---------------------------------------------------------------------------
+
+
+def accepts_within_limits(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """A value within the contract's limits is not refused: a 422 names no limited field whose
+    value is of its type and within every limit on it (a name's 255 characters are counted
+    once trimmed, in characters, not bytes)."""
+    body = exchange.json
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if exchange.status != 422 or not isinstance(errors, dict):
+        return None
+    query = dict(exchange.query)
+    sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
+    by_field: dict[str, list[Limit]] = {}
+    for limit in _limits().get(exchange.operation, []):
+        by_field.setdefault(limit.field, []).append(limit)
+    found = []
+    for name, limits in by_field.items():
+        values = query if limits[0].location == "query" else sent
+        raw = values.get(name)
+        if name not in errors or not _allowed(limits, raw):
+            continue
+        found.append(
+            Finding(
+                "accepts_within_limits",
+                f"{name} {_described(raw)} was refused: {errors[name]}",
+                f"{name} accepted: it is within {', '.join(x.describe() for x in limits)}",
+                assumption=any(limit.decision for limit in limits),
+            )
+        )
+    return found
+
+
+def _allowed(limits: list[Limit], raw: object) -> bool:
+    """Whether `raw` is of the field's type and within every one of its limits."""
+    if any(limit.keyword == "maxLength" for limit in limits):
+        valid = isinstance(raw, str) and bool(raw.strip(TRIMMED))
+    else:
+        value = php_int(raw) if isinstance(raw, str) else raw
+        valid = isinstance(value, int) and not isinstance(value, bool)
+    return valid and not any(_beyond(limit, raw) for limit in limits)
+
+
+def _described(raw: object) -> str:
+    """A value as a message quotes it: a long text by its start and its length."""
+    if isinstance(raw, str) and len(raw) > 40:
+        return f"{raw[:12]!r}... of {len(raw.strip(TRIMMED))} characters once trimmed"
+    return repr(raw)
+
+
+FIELDS = ("name", "notes")
+
+
+def fields_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """A package's name and notes are those last stored: a create or an update answers what it
+    was sent (trimmed, blank as null), and every later answer shows the same until the next
+    write succeeds. A write refused changes nothing."""
+    key = _key(exchange.params.get("package", ""))
+    if key and exchange.method != "GET" and not 200 <= exchange.status < 500:
+        seen.traffic.pop(("fields_as_stored", key), None)  # it may or may not have happened
+        return None
+    packages = _packages_in(exchange)
+    if _ok(exchange, DELETE) and key:
+        seen.traffic.pop(("fields_as_stored", key), None)
+    if not packages:
+        return None
+    found = []
+    sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
+    for package in packages:
+        number = str(package.get("id"))
+        wanted = dict(seen.traffic.get(("fields_as_stored", number), {}))
+        if _ok(exchange, CREATE, UPDATE):
+            wanted = _written(exchange, sent, {"notes": None} if _ok(exchange, CREATE) else wanted)
+        shown = {f: package[f] for f in FIELDS if f in package}
+        for name, value in shown.items():
+            if name in wanted and value != wanted[name]:
+                found.append(
+                    Finding(
+                        "fields_as_stored",
+                        f"package {number} shows {name} {_described(value)}",
+                        f"{name} {_described(wanted[name])}, as last stored",
+                    )
+                )
+        _remember(seen, ("fields_as_stored", number), shown)
+    return found
+
+
+def _written(exchange: Exchange, sent: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """The name and notes once a write of `sent` succeeded: as sent, trimmed and blank as null;
+    a value past a limit, or not a string, was kept in some way not known."""
+    after = dict(before)
+    for name in (f for f in FIELDS if f in sent):
+        value = sent[name]
+        if within_limits(exchange) and (value is None or isinstance(value, str)):
+            after[name] = stored(value)
+        else:
+            after.pop(name, None)
+    return after
+
+
+def in_sync_after_deploy(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """Once a package is deployed to a VE, compare shows every one of its flow versions live
+    there (`in_sync`), until another package is deployed there or the package changes."""
+    package = _key(exchange.params.get("package", ""))
+    environment = exchange.params.get("virtual_environment", "")
+    members = _members(seen, package or "")
+    if exchange.operation == DEPLOY:  # what is live there now is known only after a clean one
+        seen.traffic.pop(("in_sync_after_deploy", environment), None)
+        if _ok(exchange, DEPLOY) and package and members is not None:
+            _remember(seen, ("in_sync_after_deploy", environment), (package, set(members)))
+        return None
+    rows = _data(exchange)
+    deployed = seen.traffic.get(("in_sync_after_deploy", environment))
+    if not _ok(exchange, COMPARE) or not isinstance(rows, list) or members is None:
+        return None
+    flows = [row.get("flow_id") for row in rows if isinstance(row, dict)]
+    if deployed != (package, set(members)) or len(set(flows)) < len(flows):
+        return None  # two versions of one flow cannot both be live: `compare_rows` says so
+    behind = [
+        str(row.get("flow_id"))
+        for row in rows
+        if isinstance(row, dict) and row.get("in_sync") is not True
+    ]
+    return (
+        [
+            Finding(
+                "in_sync_after_deploy",
+                f"flows {_shown(behind)} are not in sync in VE {environment}, where package "
+                f"{package} was deployed last and has not changed since",
+                "in_sync true for every flow of the package deployed",
+            )
+        ]
+        if behind
+        else []
+    )
+
+
+# -- decisions of api-notes (assumptions) --------------------------------------------------------
+
+
+def default_priority(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """Decision: a flow version added without a priority gets 50."""
+    package, version = _key(exchange.params.get("package", "")), exchange.params.get("flow_version")
+    sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
+    before = _members(seen, package or "")
+    data = _data(exchange)
+    if not _ok(exchange, ADD_VERSION) or sent.get("priority") is not None or before is None:
+        return None
+    members = _members_shown(data) if isinstance(data, dict) else None
+    number = _key(version or "")
+    if members is None or number is None or int(number) in before or int(number) not in members:
+        return None
+    if members[int(number)] == DEFAULT_PRIORITY:
+        return []
+    return [
+        Finding(
+            "default_priority",
+            f"flow version {number} was added without a priority and got "
+            f"{members[int(number)]}; api-notes decides {DEFAULT_PRIORITY}",
+            f"priority {DEFAULT_PRIORITY}",
+            assumption=True,
+        )
+    ]
+
+
+def one_version_per_flow(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """Decision: a package holds one version of each flow; adding a second is refused (422)."""
+    data = _data(exchange)
+    if not _ok(exchange, ADD_VERSION) or not isinstance(data, dict):
+        return None
+    rows = data.get("flow_versions")
+    if not isinstance(rows, list):
+        return None
+    flows = [row.get("flow_id") for row in rows if isinstance(row, dict)]
+    twice = sorted({str(f) for f in flows if flows.count(f) > 1})
+    if not twice:
+        return []
+    return [
+        Finding(
+            "one_version_per_flow",
+            f"the package took a second version of flows {_shown(twice)}; api-notes decides 422",
+            "HTTP 422",
+            assumption=True,
+        )
+    ]
+
+
+def empty_deploy_refused(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """Decision: a package with no flow versions is not deployed (422)."""
+    members = _members(seen, _key(exchange.params.get("package", "")) or "")
+    if exchange.operation != DEPLOY or members != {}:
+        return None
+    if not 200 <= exchange.status < 300:
+        return []
+    return [
+        Finding(
+            "empty_deploy_refused",
+            "a package with no flow versions was deployed; api-notes decides 422",
+            "HTTP 422",
+            assumption=True,
+        )
+    ]
+
+
+def absent_version_removal(exchange: Exchange, seen: Seen) -> list[Finding] | None:
+    """Decision: removing a flow version the package does not hold answers 404."""
+    members = _members(seen, _key(exchange.params.get("package", "")) or "")
+    version = _key(exchange.params.get("flow_version", ""))
+    if exchange.operation != REMOVE_VERSION or members is None or version is None:
+        return None
+    if int(version) in members:
+        return None
+    if not 200 <= exchange.status < 300:
+        return []
+    return [
+        Finding(
+            "absent_version_removal",
+            f"removing flow version {version}, which the package does not hold, answered "
+            f"{exchange.status}; api-notes decides 404",
+            "HTTP 404",
+            assumption=True,
+        )
+    ]
+
+
+RULES: list[Check] = [
+    name_filter_applied,
+    sort_applied,
+    pages_disjoint,
+    accepts_within_limits,
+    fields_as_stored,
+    in_sync_after_deploy,
+    default_priority,
+    one_version_per_flow,
+    empty_deploy_refused,
+    absent_version_removal,
+]
+
+# Last, not first: `checks` registers these rules at its end, so whichever of the two modules is
+# imported first, each finds the other's names defined when it needs them.
+from patchworks_mock.contract.checks import (  # noqa: E402
+    ADD_VERSION,
+    COMPARE,
+    CREATE,
+    DELETE,
+    DEPLOY,
+    REMOVE_VERSION,
+    UPDATE,
+    Check,
+    Finding,
+    Seen,
+    _beyond,
+    _data,
+    _envelope,
+    _key,
+    _limits,
+    _members_shown,
+    _ok,
+    _packages_in,
+    _page_request,
+    _requested,
+    _shown,
+    within_limits,
+)
