@@ -61,6 +61,7 @@ DETECTED = [
     (broken.links_lose_the_query, "page_links"),
     (broken.next_link_skips_a_page, "page_links"),
     (broken.meta_to_one_too_many, "page_arithmetic"),
+    (broken.method_not_allowed_without_allow, "allow_header"),
     (broken.timestamps_without_microseconds, "timestamps"),
     (broken.created_by_id_zero, "positive_ids"),
     (broken.add_answers_without_the_version, "answers_its_path"),
@@ -107,8 +108,6 @@ CONSEQUENCES = {broken.second_version_of_flow_accepted: {"compare_rows"}}
 NOT_DETECTABLE = {
     broken.any_key_accepted: "the proxy never knows which keys are valid, so a wrong key the "
     "server accepts looks like a right one",
-    broken.method_not_allowed_without_allow: "a 405 is a method the contract does not name: the "
-    "proxy forwards it and judges nothing of it",
 }
 
 # Variants that break nothing: the contract allows what they do.

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from patchworks_mock.contract import report
 from patchworks_mock.contract.checks import CHECKS, Finding
 from patchworks_mock.contract.conformance import CONFORMANCE
-from patchworks_mock.contract.exchange import NOT_JSON, Exchange
+from patchworks_mock.contract.exchange import NOT_JSON, OTHER_METHODS, Exchange
 from patchworks_mock.contract.expectations import answer_text
 from patchworks_mock.contract.observer import Observer
 from patchworks_mock.proxy import lines
@@ -58,9 +58,13 @@ class Watch:
         self.unjudged_kinds: Counter[str] = Counter()
 
     def judge(self, exchange: Exchange, verdict: Verdict, started_at: float) -> Outcome:
-        """Every check on an exchange the upstream answered."""
-        if verdict.outside:
+        """Every check on an exchange the upstream answered. A method the contract does not
+        take on one of its paths is not the request's fault, but its answer is judged (a 405
+        says `Allow`)."""
+        if verdict.outside and exchange.operation != OTHER_METHODS:
             return self.unjudged(exchange, OUTSIDE, started_at)
+        if verdict.outside:
+            return self._outcome(exchange, self.observer.observe(exchange), started_at, True)
         found = self._record_request(exchange, verdict)
         found += self.observer.observe(exchange)
         return self._outcome(exchange, found, started_at, forwarded=True)
