@@ -63,8 +63,10 @@ def forwarded(
 
 @dataclass
 class Answer:
-    """The upstream's answer: its head, and its body whole (`body`) or, when it is longer than
-    the limit, its first bytes (`body`) and the rest still arriving (`rest`)."""
+    """The upstream's answer: its status and headers (less the hop-by-hop ones, which were
+    about the upstream's connection to the proxy, not the client's), and its body whole
+    (`body`) or, when it is longer than the limit, its first bytes (`body`) and the rest still
+    arriving (`rest`)."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
@@ -192,15 +194,14 @@ class Upstream:
                 connection.writer.write(out + (state.send(h11.EndOfMessage()) or b""))
                 await connection.writer.drain()
                 head = await self._head(connection)
+                answered = forwarded(list(head.headers), HOP_BY_HOP)
                 wait_ms = (time.perf_counter() - started) * 1000
                 read = bytearray()
                 while len(read) <= self.max_body_bytes:
                     event = await self._event(connection)
                     if isinstance(event, h11.EndOfMessage):
                         self._release(connection)
-                        return Answer(
-                            head.status_code, list(head.headers), bytes(read), None, wait_ms
-                        )
+                        return Answer(head.status_code, answered, bytes(read), None, wait_ms)
                     read += event.data
         except TimeoutError:
             self._drop(connection)
@@ -209,7 +210,7 @@ class Upstream:
             self._drop(connection)
             raise self._unreachable(exc) from None
         rest = self._rest(connection)
-        return Answer(head.status_code, list(head.headers), bytes(read), rest, wait_ms)
+        return Answer(head.status_code, answered, bytes(read), rest, wait_ms)
 
     async def _connection(self) -> _Connection:
         while self._idle:
