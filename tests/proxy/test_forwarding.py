@@ -4,10 +4,12 @@ body limit streams back whole but unchecked."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -345,3 +347,68 @@ def test_an_upstream_that_closes_idle_connections_does_not_break_the_next_reques
         a.text for a in answers
     ]
     assert len(connections) == 20
+
+
+def test_a_kept_connection_the_upstream_closed_as_the_request_went_is_retried_if_idempotent() -> (
+    None
+):
+    """The race every keep-alive client meets: the upstream gives up an idle connection just as
+    the next request goes out on it, and closes it without a byte of answer. A request that
+    may be sent twice (RFC 9110 9.2.2) goes again on a new connection; a POST, which the
+    upstream may have acted on, is a 502."""
+    answered: dict[int, int] = {}
+    reached: list[bytes] = []
+
+    def answer(head: bytes, body: bytes, connection: socket.socket) -> bool:
+        reached.append(head.split(b" ", 1)[0])
+        port = connection.getpeername()[1]
+        if answered.get(port):  # its second request: closed without an answer
+            return False
+        answered[port] = 1
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        return True
+
+    with (
+        raw_upstream(answer) as upstream_url,
+        proxy_in_front(upstream_url) as (proxy_url, _),
+        httpx.Client(base_url=proxy_url) as client,
+    ):
+        first = client.get("/api/v1/anything")
+        again = [client.request(method, "/api/v1/anything") for method in ("GET", "PUT", "DELETE")]
+        post = client.post("/api/v1/anything")
+    assert (first.status_code, first.content) == (200, b"ok")
+    assert [(a.status_code, a.content) for a in again] == [(200, b"ok")] * 3
+    assert post.status_code == 502, post.text
+    assert "could not be reached" in post.json()["message"]
+    assert reached == [b"GET", b"GET", b"GET", b"PUT", b"PUT", b"DELETE", b"DELETE", b"POST"]
+
+
+def test_a_long_answer_reaches_the_client_while_the_upstream_is_still_sending() -> None:
+    """Past the body limit the proxy hands on what it has instead of waiting for the rest."""
+    release = threading.Event()
+    released_in_time: list[bool] = []
+
+    async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a" * 2 * LIMIT, "more_body": True})
+        deadline = time.monotonic() + 5
+        while not release.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        released_in_time.append(release.is_set())
+        await send({"type": "http.response.body", "body": b"b" * LIMIT})
+
+    with (
+        served(upstream, own_headers=False) as server,
+        proxy_in_front(server.url, limits=Limits(max_body_bytes=LIMIT)) as (proxy_url, _),
+        httpx.Client() as client,
+        client.stream("GET", f"{proxy_url}/api/v1/anything") as answer,
+    ):
+        body = b""
+        for chunk in answer.iter_raw():
+            body += chunk
+            if len(body) >= LIMIT:
+                release.set()
+    assert released_in_time == [True]  # the client had the first part before the rest was sent
+    assert body == b"a" * 2 * LIMIT + b"b" * LIMIT

@@ -38,6 +38,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+# Methods a request may be sent again with (RFC 9110 9.2.2): a kept connection the upstream
+# closed as the request went out on it.
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 DEFAULT_TIMEOUT = 30.0  # seconds
 READ_SIZE = 64 * 1024  # bytes read from the upstream at once
 
@@ -45,6 +48,15 @@ READ_SIZE = 64 * 1024  # bytes read from the upstream at once
 class UpstreamError(errors.ApiError):
     """The upstream gave no answer: 502 (unreachable, refused, bad certificate, broken
     answer) or 504 (too slow)."""
+
+
+class _Stale(Exception):
+    """A kept connection failed before a byte of the answer arrived: the upstream had closed
+    it, or closed it as the request went out (`cause` says how)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def forwarded(
@@ -103,6 +115,8 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     state: h11.Connection
+    reused: bool = False  # it carried an exchange before this one
+    heard: bool = False  # a byte of the current answer has arrived
 
     def usable(self) -> bool:
         """Whether an idle connection can take another request (the upstream has not closed
@@ -173,11 +187,23 @@ class Upstream:
         except h11.LocalProtocolError as exc:  # what the client's server took and h11 does not
             raise UpstreamError(f"The request could not be forwarded: {exc}.", status=502) from None
         started = time.perf_counter()
+        retry = method.upper() in IDEMPOTENT
+        while True:
+            connection = await self._checked_out()
+            try:
+                return await self._exchange(connection, request, body, started)
+            except _Stale as stale:
+                if not retry:
+                    raise self._unreachable(stale.cause) from None
+                retry = False  # once, on a new connection: an idle one may be stale too
+
+    async def _checked_out(self) -> _Connection:
+        """A connection for one exchange (a kept one, else a new one), within the timeout."""
         try:
             async with asyncio.timeout(self.timeout):
                 await self._slots.acquire()
                 try:
-                    connection = await self._connection()
+                    return await self._connection()
                 except BaseException:
                     self._slots.release()
                     raise
@@ -185,6 +211,13 @@ class Upstream:
             raise self._too_slow() from None
         except (OSError, ssl.SSLError) as exc:
             raise self._unreachable(exc) from None
+
+    async def _exchange(
+        self, connection: _Connection, request: h11.Request, body: bytes, started: float
+    ) -> Answer:
+        """Send `request` on `connection` and read its answer up to the body limit; `_Stale`
+        when a kept connection fails before a byte of the answer arrives."""
+        connection.heard = False
         try:
             async with asyncio.timeout(self.timeout):
                 state = connection.state
@@ -208,6 +241,8 @@ class Upstream:
             raise self._too_slow() from None
         except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
             self._drop(connection)
+            if connection.reused and not connection.heard:
+                raise _Stale(exc) from None
             raise self._unreachable(exc) from None
         rest = self._rest(connection)
         return Answer(head.status_code, answered, bytes(read), rest, wait_ms)
@@ -216,6 +251,7 @@ class Upstream:
         while self._idle:
             connection = self._idle.pop()
             if connection.usable():
+                connection.reused = True
                 return connection
             connection.close()
         reader, writer = await asyncio.open_connection(
@@ -249,6 +285,7 @@ class Upstream:
                 data = await connection.reader.read(READ_SIZE)
                 if not data:
                     raise EOFError("the connection was closed before an answer")
+                connection.heard = True
                 connection.state.receive_data(data)
             elif isinstance(event, h11.Response):
                 return event
