@@ -241,7 +241,9 @@ class Upstream:
             raise self._too_slow() from None
         except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
             self._drop(connection)
-            if connection.reused and not connection.heard:
+            if connection.heard:  # it was reached, and answered with something broken
+                raise self._broken(exc) from None
+            if connection.reused:
                 raise _Stale(exc) from None
             raise self._unreachable(exc) from None
         rest = self._rest(connection)
@@ -284,6 +286,8 @@ class Upstream:
             if event is h11.NEED_DATA:
                 data = await connection.reader.read(READ_SIZE)
                 if not data:
+                    if connection.heard:
+                        raise EOFError("the connection was closed halfway through the head")
                     raise EOFError("the connection was closed before an answer")
                 connection.heard = True
                 connection.state.receive_data(data)
@@ -307,10 +311,7 @@ class Upstream:
         except TimeoutError:
             raise self._too_slow() from None
         except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
-            raise UpstreamError(
-                f"The upstream server {self.base_url} broke off its answer: {_reason(exc)}.",
-                status=502,
-            ) from None
+            raise self._broken(exc) from None
         finally:
             if done:
                 self._release(connection)
@@ -336,6 +337,12 @@ class Upstream:
         return UpstreamError(
             f"The upstream server {self.base_url} did not answer within {self.timeout:g} s.",
             status=504,
+        )
+
+    def _broken(self, exc: BaseException) -> UpstreamError:
+        return UpstreamError(
+            f"The upstream server {self.base_url} sent a broken answer: {_reason(exc)}.",
+            status=502,
         )
 
     def _unreachable(self, exc: BaseException) -> UpstreamError:
