@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from starlette.types import Receive, Scope, Send
 
 from patchworks_mock.app import create_app
 from patchworks_mock.instance import Limits
@@ -287,3 +288,38 @@ def test_tls_context_refuses_a_ca_file_that_is_not_a_certificate(tmp_path: Path)
         tls_context(str(not_pem), False)
     with pytest.raises(OSError):
         tls_context(str(tmp_path / "missing.pem"), False)
+
+
+def test_the_timeout_is_the_upstreams_a_slow_client_of_a_long_answer_is_not_cut_off(
+    logged: pytest.LogCaptureFixture,
+) -> None:
+    """The timeout bounds the wait for the upstream; time the proxy spends waiting for the
+    client to take a long answer is not the upstream's."""
+    size, chunk = 32 * 1024 * 1024, b"z" * 1024 * 1024  # more than the sockets' buffers hold
+
+    async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-length", b"%d" % size)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for _ in range(size // len(chunk) - 1):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": chunk})
+
+    with (
+        served(upstream, own_headers=False) as server,
+        proxy_in_front(server.url, timeout=0.5, limits=Limits(max_body_bytes=1000)) as (url, _),
+        httpx.Client(timeout=10) as client,
+    ):
+        watch_uvicorn(logged)
+        received = 0
+        with client.stream("GET", f"{url}/api/v1/anything") as answer:
+            for part in answer.iter_raw():
+                if received == 0:
+                    time.sleep(1.5)  # the client is busy: the proxy cannot hand on more
+                received += len(part)
+        [entry] = journal(url)
+    assert answer.status_code == 200
+    assert received == size
+    assert "broke off" not in entry["verdict"], entry
+    assert_no_traceback(logged)

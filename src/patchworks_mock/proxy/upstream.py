@@ -297,21 +297,23 @@ class Upstream:
                 raise EOFError("the connection was closed before an answer")
 
     async def _rest(self, connection: _Connection) -> AsyncGenerator[bytes, None]:
-        """The rest of a long answer's body, as it arrives."""
+        """The rest of a long answer's body, as it arrives. The timeout bounds the wait for
+        each part and never spans a `yield`: the time the client takes to read a part is not
+        the upstream's (and a timeout running then would cancel the code handing it on)."""
         done = False
         try:
-            async with asyncio.timeout(self.timeout) as deadline:
-                while True:
-                    event = await self._event(connection)
-                    if isinstance(event, h11.EndOfMessage):
-                        done = True
-                        return
-                    yield bytes(event.data)
-                    deadline.reschedule(asyncio.get_running_loop().time() + self.timeout)
-        except TimeoutError:
-            raise self._too_slow() from None
-        except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
-            raise self._broken(exc) from None
+            while True:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        event = await self._event(connection)
+                except TimeoutError:
+                    raise self._too_slow() from None
+                except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
+                    raise self._broken(exc) from None
+                if isinstance(event, h11.EndOfMessage):
+                    done = True
+                    return
+                yield bytes(event.data)
         finally:
             if done:
                 self._release(connection)
