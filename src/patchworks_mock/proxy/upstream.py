@@ -4,8 +4,8 @@ Only `Host` and the hop-by-hop headers change (RFC 9110 7.6.1); the path and que
 their raw bytes. The answer comes back as received: its status, its headers (less the
 hop-by-hop ones) and its body's bytes, never decoded or re-encoded. A body up to the limit is
 read whole, so that it can be checked before the client gets it; a longer one is handed on
-as it arrives and not checked. An upstream that cannot be reached, answers too slowly or
-offers a certificate that is not trusted is a 502 or 504 in the API's shape.
+as it arrives and not checked. An upstream that cannot be reached, answers too slowly, sends a
+broken answer or offers a certificate that is not trusted is a 502 or 504 in the API's shape.
 """
 
 from __future__ import annotations
@@ -133,7 +133,9 @@ class Upstream:
     A small HTTP/1.1 client on asyncio streams and h11 (the parser httpx and uvicorn use):
     httpx's own client costs half a millisecond more per request, most of the proxy's cost.
     Idle connections are kept for the next request (at most `MAX_IDLE`), and at most
-    `MAX_CONNECTIONS` are open at once; a request past that waits, within the timeout.
+    `MAX_CONNECTIONS` are open at once; a request past that waits, within the timeout. A kept
+    connection that fails before a byte of the answer (the upstream closed it as the request
+    went out) is tried again once on another, for a method that may be repeated.
     """
 
     MAX_IDLE = 20
