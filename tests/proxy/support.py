@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+import socketserver
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -95,3 +98,67 @@ def valid_session(client: httpx.Client) -> list[httpx.Response]:
     token = login.json()["token"]
     seen.append(client.get("/api/v1/packages", headers={"Authorization": f"Bearer {token}"}))
     return seen
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (free when asked; the tests take it at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+Answerer = Callable[[bytes, bytes, socket.socket], bool]
+
+
+@contextmanager
+def raw_upstream(answer: Answerer, port: int = 0) -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that calls `answer(head, body, connection)` for each request
+    it reads, and reads the next one on the same connection while `answer` returns True: for
+    upstreams that misbehave below HTTP (half an answer, a connection closed when idle), which
+    an ASGI app served by uvicorn cannot do. Yields its URL."""
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            connection: socket.socket = self.request
+            connection.settimeout(10)  # a forgotten connection ends its thread by itself
+            buffer = b""
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buffer:
+                        data = connection.recv(65536)
+                        if not data:
+                            return
+                        buffer += data
+                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    length = next(
+                        (
+                            int(line.split(b":", 1)[1])
+                            for line in head.split(b"\r\n")[1:]
+                            if line.lower().startswith(b"content-length:")
+                        ),
+                        0,
+                    )
+                    while len(buffer) < length:
+                        data = connection.recv(65536)
+                        if not data:
+                            return
+                        buffer += data
+                    body, buffer = buffer[:length], buffer[length:]
+                    if not answer(head, body, connection):
+                        return
+            except OSError:
+                return
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler, bind_and_activate=False)
+    server.allow_reuse_address = True
+    server.daemon_threads = True
+    server.server_bind()
+    server.server_activate()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

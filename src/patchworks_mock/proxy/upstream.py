@@ -4,8 +4,8 @@ Only `Host` and the hop-by-hop headers change (RFC 9110 7.6.1); the path and que
 their raw bytes. The answer comes back as received: its status, its headers (less the
 hop-by-hop ones) and its body's bytes, never decoded or re-encoded. A body up to the limit is
 read whole, so that it can be checked before the client gets it; a longer one is handed on
-as it arrives and not checked. An upstream that cannot be reached, answers too slowly or
-offers a certificate that is not trusted is a 502 or 504 in the API's shape.
+as it arrives and not checked. An upstream that cannot be reached, answers too slowly, sends a
+broken answer or offers a certificate that is not trusted is a 502 or 504 in the API's shape.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+# Methods a request may be sent again with (RFC 9110 9.2.2): a kept connection the upstream
+# closed as the request went out on it.
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 DEFAULT_TIMEOUT = 30.0  # seconds
 READ_SIZE = 64 * 1024  # bytes read from the upstream at once
 
@@ -45,6 +48,15 @@ READ_SIZE = 64 * 1024  # bytes read from the upstream at once
 class UpstreamError(errors.ApiError):
     """The upstream gave no answer: 502 (unreachable, refused, bad certificate, broken
     answer) or 504 (too slow)."""
+
+
+class _Stale(Exception):
+    """A kept connection failed before a byte of the answer arrived: the upstream had closed
+    it, or closed it as the request went out (`cause` says how)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def forwarded(
@@ -63,8 +75,10 @@ def forwarded(
 
 @dataclass
 class Answer:
-    """The upstream's answer: its head, and its body whole (`body`) or, when it is longer than
-    the limit, its first bytes (`body`) and the rest still arriving (`rest`)."""
+    """The upstream's answer: its status and headers (less the hop-by-hop ones, which were
+    about the upstream's connection to the proxy, not the client's), and its body whole
+    (`body`) or, when it is longer than the limit, its first bytes (`body`) and the rest still
+    arriving (`rest`)."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
@@ -101,6 +115,8 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     state: h11.Connection
+    reused: bool = False  # it carried an exchange before this one
+    heard: bool = False  # a byte of the current answer has arrived
 
     def usable(self) -> bool:
         """Whether an idle connection can take another request (the upstream has not closed
@@ -117,7 +133,9 @@ class Upstream:
     A small HTTP/1.1 client on asyncio streams and h11 (the parser httpx and uvicorn use):
     httpx's own client costs half a millisecond more per request, most of the proxy's cost.
     Idle connections are kept for the next request (at most `MAX_IDLE`), and at most
-    `MAX_CONNECTIONS` are open at once; a request past that waits, within the timeout.
+    `MAX_CONNECTIONS` are open at once; a request past that waits, within the timeout. A kept
+    connection that fails before a byte of the answer (the upstream closed it as the request
+    went out) is tried again once on another, for a method that may be repeated.
     """
 
     MAX_IDLE = 20
@@ -171,11 +189,23 @@ class Upstream:
         except h11.LocalProtocolError as exc:  # what the client's server took and h11 does not
             raise UpstreamError(f"The request could not be forwarded: {exc}.", status=502) from None
         started = time.perf_counter()
+        retry = method.upper() in IDEMPOTENT
+        while True:
+            connection = await self._checked_out()
+            try:
+                return await self._exchange(connection, request, body, started)
+            except _Stale as stale:
+                if not retry:
+                    raise self._unreachable(stale.cause) from None
+                retry = False  # once, on a new connection: an idle one may be stale too
+
+    async def _checked_out(self) -> _Connection:
+        """A connection for one exchange (a kept one, else a new one), within the timeout."""
         try:
             async with asyncio.timeout(self.timeout):
                 await self._slots.acquire()
                 try:
-                    connection = await self._connection()
+                    return await self._connection()
                 except BaseException:
                     self._slots.release()
                     raise
@@ -183,6 +213,13 @@ class Upstream:
             raise self._too_slow() from None
         except (OSError, ssl.SSLError) as exc:
             raise self._unreachable(exc) from None
+
+    async def _exchange(
+        self, connection: _Connection, request: h11.Request, body: bytes, started: float
+    ) -> Answer:
+        """Send `request` on `connection` and read its answer up to the body limit; `_Stale`
+        when a kept connection fails before a byte of the answer arrives."""
+        connection.heard = False
         try:
             async with asyncio.timeout(self.timeout):
                 state = connection.state
@@ -192,29 +229,33 @@ class Upstream:
                 connection.writer.write(out + (state.send(h11.EndOfMessage()) or b""))
                 await connection.writer.drain()
                 head = await self._head(connection)
+                answered = forwarded(list(head.headers), HOP_BY_HOP)
                 wait_ms = (time.perf_counter() - started) * 1000
                 read = bytearray()
                 while len(read) <= self.max_body_bytes:
                     event = await self._event(connection)
                     if isinstance(event, h11.EndOfMessage):
                         self._release(connection)
-                        return Answer(
-                            head.status_code, list(head.headers), bytes(read), None, wait_ms
-                        )
+                        return Answer(head.status_code, answered, bytes(read), None, wait_ms)
                     read += event.data
         except TimeoutError:
             self._drop(connection)
             raise self._too_slow() from None
         except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
             self._drop(connection)
+            if connection.heard:  # it was reached, and answered with something broken
+                raise self._broken(exc) from None
+            if connection.reused:
+                raise _Stale(exc) from None
             raise self._unreachable(exc) from None
         rest = self._rest(connection)
-        return Answer(head.status_code, list(head.headers), bytes(read), rest, wait_ms)
+        return Answer(head.status_code, answered, bytes(read), rest, wait_ms)
 
     async def _connection(self) -> _Connection:
         while self._idle:
             connection = self._idle.pop()
             if connection.usable():
+                connection.reused = True
                 return connection
             connection.close()
         reader, writer = await asyncio.open_connection(
@@ -247,7 +288,10 @@ class Upstream:
             if event is h11.NEED_DATA:
                 data = await connection.reader.read(READ_SIZE)
                 if not data:
+                    if connection.heard:
+                        raise EOFError("the connection was closed halfway through the head")
                     raise EOFError("the connection was closed before an answer")
+                connection.heard = True
                 connection.state.receive_data(data)
             elif isinstance(event, h11.Response):
                 return event
@@ -255,24 +299,23 @@ class Upstream:
                 raise EOFError("the connection was closed before an answer")
 
     async def _rest(self, connection: _Connection) -> AsyncGenerator[bytes, None]:
-        """The rest of a long answer's body, as it arrives."""
+        """The rest of a long answer's body, as it arrives. The timeout bounds the wait for
+        each part and never spans a `yield`: the time the client takes to read a part is not
+        the upstream's (and a timeout running then would cancel the code handing it on)."""
         done = False
         try:
-            async with asyncio.timeout(self.timeout) as deadline:
-                while True:
-                    event = await self._event(connection)
-                    if isinstance(event, h11.EndOfMessage):
-                        done = True
-                        return
-                    yield bytes(event.data)
-                    deadline.reschedule(asyncio.get_running_loop().time() + self.timeout)
-        except TimeoutError:
-            raise self._too_slow() from None
-        except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
-            raise UpstreamError(
-                f"The upstream server {self.base_url} broke off its answer: {_reason(exc)}.",
-                status=502,
-            ) from None
+            while True:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        event = await self._event(connection)
+                except TimeoutError:
+                    raise self._too_slow() from None
+                except (OSError, ssl.SSLError, h11.ProtocolError, EOFError) as exc:
+                    raise self._broken(exc) from None
+                if isinstance(event, h11.EndOfMessage):
+                    done = True
+                    return
+                yield bytes(event.data)
         finally:
             if done:
                 self._release(connection)
@@ -298,6 +341,12 @@ class Upstream:
         return UpstreamError(
             f"The upstream server {self.base_url} did not answer within {self.timeout:g} s.",
             status=504,
+        )
+
+    def _broken(self, exc: BaseException) -> UpstreamError:
+        return UpstreamError(
+            f"The upstream server {self.base_url} sent a broken answer: {_reason(exc)}.",
+            status=502,
         )
 
     def _unreachable(self, exc: BaseException) -> UpstreamError:
