@@ -172,13 +172,6 @@ def test_an_upstream_that_breaks_off_its_answer_is_a_502(
     assert_no_traceback(logged)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py ProxyApp._stream ends the client's answer with an empty last message after "
-    "the upstream broke off: with a Content-Length uvicorn refuses it (an exception in the app, "
-    "logged with its traceback, and no journal entry); chunked, the client gets a short body "
-    "that looks complete",
-)
 @pytest.mark.parametrize("framing", [b"Content-Length: 100000", b"Transfer-Encoding: chunked"])
 def test_an_answer_past_the_body_limit_that_breaks_off_ends_the_clients_answer_short(
     framing: bytes, logged: pytest.LogCaptureFixture

@@ -191,7 +191,7 @@ class ProxyApp:
             await self._answer_alone(scope, send, exc, started_at, started, url, body)
             return
         if not answer.complete:
-            await self._stream(send, answer, request, started_at, started)
+            await self._stream(send, answer, request, verdict, started_at, started)
             return
         exchange = _answered(request, answer.status, answer.headers, answer.body)
         encoding = exchange.headers.get("content-encoding", "")
@@ -258,33 +258,36 @@ class ProxyApp:
         send: Send,
         answer: Answer,
         request: Exchange,
+        verdict: Verdict,
         started_at: float,
         started: float,
     ) -> None:
-        """Hand on an answer longer than the body limit as it arrives, unjudged."""
-        await send(
-            {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
-        )
-        await send({"type": "http.response.body", "body": answer.body, "more_body": True})
+        """Hand on an answer longer than the body limit as it arrives; only its request is
+        judged. If the upstream breaks off, the client's answer is left unended: the server
+        closes the connection, and the client sees a broken answer, not a short one."""
         size = len(answer.body)
         problem = ""
         try:
+            start = {"type": "http.response.start", "status": answer.status}
+            await send({**start, "headers": answer.headers})
+            await send({"type": "http.response.body", "body": answer.body, "more_body": True})
             assert answer.rest is not None
             async for chunk in answer.rest:
                 size += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except Exception as exc:  # the upstream broke off: the client's answer ends short
-            problem = f"; the upstream broke off after {size} bytes ({exc!r})"
+        except UpstreamError as exc:
+            problem = f"; the upstream broke off after {size} bytes ({exc.message})"
         finally:
             await answer.close()
-        await send({"type": "http.response.body", "body": b""})
         exchange = _answered(request, answer.status, answer.headers, b"")
         reason = (
             f"{NOT_CHECKED}: the answer's body is over {self.limits.max_body_bytes} bytes "
             f"({size} bytes){problem}"
         )
-        outcome = self.watch.unjudged(exchange, reason, started_at)
+        outcome = self.watch.unjudged(exchange, reason, started_at, verdict=verdict)
         self.watch.done(outcome, exchange, started, started_at, wait_ms=answer.wait_ms)
+        if not problem:
+            await send({"type": "http.response.body", "body": b""})
 
 
 def _answered(

@@ -76,10 +76,17 @@ class Watch:
         return self._outcome(exchange, found, started_at, forwarded=False)
 
     def unjudged(
-        self, exchange: Exchange, reason: str, started_at: float, forwarded: bool = True
+        self,
+        exchange: Exchange,
+        reason: str,
+        started_at: float,
+        forwarded: bool = True,
+        verdict: Verdict | None = None,
     ) -> Outcome:
-        """An exchange that is not judged, and why."""
-        outcome = self._outcome(exchange, [], started_at, forwarded=forwarded)
+        """An exchange whose answer is not judged, and why; its request is, if the gate's
+        `verdict` on it is given."""
+        found = [] if verdict is None else self._record_request(exchange, verdict)
+        outcome = self._outcome(exchange, found, started_at, forwarded=forwarded)
         outcome.unjudged = reason
         return outcome
 
