@@ -14,9 +14,9 @@ from starlette.datastructures import URL
 from patchworks_mock import render
 from patchworks_mock.app import create_app
 from patchworks_mock.contract import checks, report
-from patchworks_mock.contract.checks import PackageState, Seen
 from patchworks_mock.contract.exchange import Exchange, from_httpx, from_schemathesis
 from patchworks_mock.contract.observer import Observer
+from patchworks_mock.contract.reading import Finding, PackageState, Seen
 from patchworks_mock.contract.rules import php_int, validation_message
 from patchworks_mock.instance import DEVELOPMENT_KEY
 from patchworks_mock.server import serving
@@ -50,7 +50,7 @@ def exchange(
     )
 
 
-def messages(found: list[checks.Finding] | None) -> list[str]:
+def messages(found: list[Finding] | None) -> list[str]:
     assert found is not None, "the check did not apply"
     return [f.message for f in found]
 
@@ -337,7 +337,7 @@ def test_not_found_names_the_model_and_id_of_the_path() -> None:
     assert checks.not_found_message(wrong_id, seen)
     bare = r"No query results for model [Package] 5"
     assert checks.not_found_message(not_found("/api/v1/packages/5", bare), seen) == [
-        checks.Finding(
+        Finding(
             "not_found_message",
             repr(bare),
             r"No query results for model [App\Models\Package] 5",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from patchworks_mock.contract import checks, traffic_rules
-from patchworks_mock.contract.checks import Check, Finding, PackageState, Seen
 from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.contract.reading import Check, Finding, PackageState, Seen
 from tests.contract.test_checks import exchange, messages, package, version
 
 LIST = "/api/v1/packages"

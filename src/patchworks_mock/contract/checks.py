@@ -11,16 +11,40 @@ type, and answers that contradict earlier ones. A malformed body is the schema c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from patchworks_mock.contract.api import DEPLOYED, OPERATIONS, PACKAGES, label
-from patchworks_mock.contract.boundaries import LIMITS, Limit
+from patchworks_mock.contract import traffic_rules
 from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.contract.reading import (
+    ADD_VERSION,
+    COMPARE,
+    CREATE,
+    DELETE,
+    DEPLOY,
+    GET,
+    KEPT_PARAMETERS,
+    OPERATIONS_BUT_CREATE,
+    REMOVE_VERSION,
+    UPDATE,
+    Check,
+    Finding,
+    PackageState,
+    Seen,
+    data_of,
+    id_in_path,
+    is_int,
+    kept_parameters,
+    members_after,
+    members_shown,
+    packages_in,
+    page_asked,
+    page_envelope,
+    quoted,
+    succeeded,
+    walk_json,
+    within_limits,
+)
 from patchworks_mock.contract.rules import (
     ABSENT,
     MODELS,
@@ -33,154 +57,6 @@ from patchworks_mock.contract.rules import (
     php_int,
     validation_message,
 )
-
-LIST = f"GET {PACKAGES}"
-LIST_DEPLOYED = f"GET {DEPLOYED}"
-CREATE = f"POST {PACKAGES}"
-GET = f"GET {PACKAGES}/{{package}}"
-UPDATE = f"PUT {PACKAGES}/{{package}}"
-DELETE = f"DELETE {PACKAGES}/{{package}}"
-COMPARE = f"GET {PACKAGES}/{{package}}/compare/{{virtual_environment}}"
-DEPLOY = f"POST {PACKAGES}/{{package}}/deploy/{{virtual_environment}}"
-ADD_VERSION = f"POST {PACKAGES}/{{package}}/flow-versions/{{flow_version}}"
-REMOVE_VERSION = f"DELETE {PACKAGES}/{{package}}/flow-versions/{{flow_version}}"
-ANSWERS_A_PACKAGE = {CREATE, GET, UPDATE, ADD_VERSION}
-OPERATIONS_BUT_CREATE = [f"{m} {p}" for _, m, p in OPERATIONS if f"{m} {p}" != CREATE]
-KEPT_PARAMETERS = ("filter[name]", "per_page", "sort", "include")  # links keep these
-MAX_SHOWN = 3  # offending values quoted in one message
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What one check found wrong with one exchange, in plain words."""
-
-    check: str
-    message: str
-    expected: str = ""
-    assumption: bool = False  # against a decision of api-notes, not a fact
-
-
-@dataclass
-class PackageState:
-    """What the run last saw of one package."""
-
-    members: dict[int, int | None] | None = None  # flow version -> priority; None: not known
-    ever_deployed: bool = False
-
-
-MAX_REMEMBERED = 100_000  # packages, and deleted ids, remembered at once (a proxy runs for days)
-
-
-@dataclass
-class Seen:
-    """What this run saw before: each package's last known state, and the ids deleted.
-
-    At most `limit` of each are kept; past it the oldest are forgotten, and a check that finds
-    nothing known of a package says nothing about it."""
-
-    packages: dict[str, PackageState] = field(default_factory=dict)
-    deleted: dict[str, None] = field(default_factory=dict)  # a set that keeps its order
-    # what the rules of `traffic_rules` remember, by (rule, key); each keeps it within `limit`
-    traffic: dict[tuple[str, str], Any] = field(default_factory=dict)
-    limit: int = MAX_REMEMBERED
-
-    def state(self, key: str) -> PackageState:
-        return self.packages.setdefault(key, PackageState())
-
-    def trim(self) -> None:
-        """Forget the oldest packages and deleted ids past `limit`."""
-        for remembered in (self.packages, self.deleted):
-            while len(remembered) > self.limit:
-                del remembered[next(iter(remembered))]
-
-
-Check = Callable[[Exchange, Seen], "list[Finding] | None"]
-
-
-# -- reading an exchange -----------------------------------------------------------------------
-
-
-def _key(text: object) -> str | None:
-    """An id as route-model binding reads a path segment (digits, no leading zero), or None."""
-    value = str(text)
-    return value if value.isascii() and value.isdigit() and value[0] != "0" else None
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _data(exchange: Exchange) -> Any:
-    body = exchange.json
-    return body.get("data") if isinstance(body, dict) else None
-
-
-def _ok(exchange: Exchange, *operations: str) -> bool:
-    return 200 <= exchange.status < 300 and exchange.operation in operations
-
-
-def _packages_in(exchange: Exchange) -> list[dict[str, Any]]:
-    """The package objects a successful answer carries (one, or a page of them)."""
-    data = _data(exchange)
-    if _ok(exchange, *ANSWERS_A_PACKAGE) and isinstance(data, dict):
-        return [data]
-    if _ok(exchange, LIST, LIST_DEPLOYED) and isinstance(data, list):
-        return [row for row in data if isinstance(row, dict)]
-    return []
-
-
-def _members_shown(package: dict[str, Any]) -> dict[int, int | None] | None:
-    rows = package.get("flow_versions")
-    if not isinstance(rows, list):
-        return None
-    return {
-        row["id"]: (row.get("pivot") or {}).get("priority")
-        for row in rows
-        if isinstance(row, dict) and _is_int(row.get("id"))
-    }
-
-
-def _sent_priority(exchange: Exchange) -> int | None:
-    body = exchange.request_json
-    value = body.get("priority") if isinstance(body, dict) else None
-    if isinstance(value, str):
-        return php_int(value)
-    return value if _is_int(value) else None
-
-
-def _members_after(exchange: Exchange, seen: Seen) -> dict[int, int | None] | None:
-    """The package's flow versions once this exchange took effect, if the run knows them."""
-    key = _key(exchange.params.get("package", ""))
-    state = seen.packages.get(key or "")
-    if state is None or state.members is None:
-        return None
-    if not within_limits(exchange):  # accepted past a limit: what was kept is not known
-        return None
-    members = dict(state.members)
-    version = _key(exchange.params.get("flow_version", ""))
-    if _ok(exchange, ADD_VERSION) and version:
-        # A new member without a priority gets the default, a decision: not judged here.
-        members[int(version)] = _sent_priority(exchange)
-    elif _ok(exchange, REMOVE_VERSION) and version:
-        members.pop(int(version), None)
-    return members
-
-
-def _walk_json(value: Any) -> Iterator[tuple[str, Any]]:
-    """Every (key, value) pair of objects anywhere in a JSON value."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key, item
-            yield from _walk_json(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk_json(item)
-
-
-def _shown(values: list[str]) -> str:
-    more = f" and {len(values) - MAX_SHOWN} more" if len(values) > MAX_SHOWN else ""
-    return ", ".join(values[:MAX_SHOWN]) + more
-
 
 # -- content type ------------------------------------------------------------------------------
 
@@ -208,8 +84,8 @@ def json_content_type(exchange: Exchange, seen: Seen) -> list[Finding] | None:
 def compare_rows(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Each compare row agrees with itself: `in_sync`, `flow_id` and `flow_name` follow from
     its two versions, and no flow is listed twice."""
-    rows = _data(exchange)
-    if not _ok(exchange, COMPARE) or not isinstance(rows, list):
+    rows = data_of(exchange)
+    if not succeeded(exchange, COMPARE) or not isinstance(rows, list):
         return None
     found = []
     flows: list[object] = []
@@ -254,16 +130,16 @@ def compare_rows(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     twice = sorted({str(f) for f in flows if flows.count(f) > 1})
     if twice:
         found.append(
-            Finding("compare_rows", f"flows listed twice: {_shown(twice)}", "one row per flow")
+            Finding("compare_rows", f"flows listed twice: {quoted(twice)}", "one row per flow")
         )
     return found
 
 
 def compare_covers_package(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Compare lists every flow version of the package, as the run last saw the package."""
-    rows = _data(exchange)
-    members = _members_after(exchange, seen)
-    if not _ok(exchange, COMPARE) or not isinstance(rows, list) or members is None:
+    rows = data_of(exchange)
+    members = members_after(exchange, seen)
+    if not succeeded(exchange, COMPARE) or not isinstance(rows, list) or members is None:
         return None
     listed = {(r.get("package_version") or {}).get("id") for r in rows if isinstance(r, dict)}
     if listed == set(members):
@@ -281,71 +157,10 @@ def compare_covers_package(exchange: Exchange, seen: Seen) -> list[Finding] | No
 # -- pagination ---------------------------------------------------------------------------------
 
 
-def _requested(exchange: Exchange) -> dict[str, str]:
-    """The request's parameters the links must keep, as PHP reads them: the last of a repeated
-    key, trimmed (TrimStrings), left out when blank (ConvertEmptyStringsToNull)."""
-    query = dict(exchange.query)
-    kept = {k: query[k].strip(TRIMMED) for k in KEPT_PARAMETERS if k in query}
-    return {k: v for k, v in kept.items() if v}
-
-
-def _page_request(exchange: Exchange) -> int | None:
-    """The page asked for (1 when none), or None when `page` is not an integer."""
-    raw = dict(exchange.query).get("page")
-    return 1 if raw is None else php_int(raw)
-
-
-@cache
-def _limits() -> dict[str, list[Limit]]:
-    """The contract's limits on each operation's input (query parameters and body fields)."""
-    limits: dict[str, list[Limit]] = {}
-    for limit in LIMITS:
-        limits.setdefault(label(limit.operation), []).append(limit)
-    return limits
-
-
-def _beyond(limit: Limit, raw: object) -> bool:
-    if limit.keyword == "maxLength":
-        return isinstance(raw, str) and len(raw.strip(TRIMMED)) > limit.bound
-    value = php_int(raw) if isinstance(raw, str) else raw
-    if not isinstance(value, int) or isinstance(value, bool):
-        return raw is not None  # not a whole number at all: past every limit
-    return value < limit.bound if limit.keyword == "minimum" else value > limit.bound
-
-
-def within_limits(exchange: Exchange) -> bool:
-    """Whether the request's limited values (query and body) are ones the contract accepts.
-
-    The checks judge the answers to those only: what a server does with a value past a limit
-    is `limits_enforced`'s to judge (a server that clamps `per_page` differs from a decision,
-    one that clamps `priority` from a fact)."""
-    query = dict(exchange.query)
-    body = exchange.request_json if isinstance(exchange.request_json, dict) else {}
-    for limit in _limits().get(exchange.operation, []):
-        values = query if limit.location == "query" else body
-        if limit.field in values and _beyond(limit, values[limit.field]):
-            return False
-    return True
-
-
-def _envelope(exchange: Exchange) -> tuple[list[Any], dict[str, Any], dict[str, Any]] | None:
-    body = exchange.json
-    if not _ok(exchange, LIST, LIST_DEPLOYED) or not isinstance(body, dict):
-        return None
-    if not within_limits(exchange):
-        return None
-    rows, links, meta = body.get("data"), body.get("links"), body.get("meta")
-    if not (isinstance(rows, list) and isinstance(links, dict) and isinstance(meta, dict)):
-        return None
-    if not all(_is_int(meta.get(k)) for k in ("per_page", "total", "current_page", "last_page")):
-        return None
-    return rows, links, meta
-
-
 def page_arithmetic(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A page's `meta` adds up: the page and per_page asked, last_page, from/to and the number
     of rows follow from total, as LengthAwarePaginator computes them."""
-    envelope = _envelope(exchange)
+    envelope = page_envelope(exchange)
     if envelope is None or envelope[2]["per_page"] < 1:
         return None
     rows, _, meta = envelope
@@ -359,7 +174,7 @@ def page_arithmetic(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     asked_per_page = php_int(query["per_page"]) if "per_page" in query else None
     if asked_per_page is not None and per_page != asked_per_page:
         wrong(f"meta.per_page is {per_page}; the request asked {asked_per_page}", asked_per_page)
-    asked_page = _page_request(exchange)
+    asked_page = page_asked(exchange)
     if asked_page is not None and page != asked_page:
         wrong(f"meta.current_page is {page}; the request asked for page {asked_page}", asked_page)
     last_page = max(math.ceil(total / per_page), 1)
@@ -400,7 +215,7 @@ def _link_problem(url: object, page: int | None, exchange: Exchange, path: objec
     if isinstance(path, str) and base != path:
         return f"is {url!r}, not under meta.path {path!r}"
     kept = {k: v.strip(TRIMMED) for k, v in pairs.items() if k in KEPT_PARAMETERS}
-    wanted = _requested(exchange)
+    wanted = kept_parameters(exchange)
     if {k: v for k, v in kept.items() if v} != wanted:
         return f"is {url!r}; it must keep the request's parameters {wanted}"
     return None
@@ -409,7 +224,7 @@ def _link_problem(url: object, page: int | None, exchange: Exchange, path: objec
 def page_links(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """`links.*` and `meta.links[*]` lead to the right pages, keep the request's other query
     parameters, and `meta.links` marks the current page (Laravel's UrlWindow)."""
-    envelope = _envelope(exchange)
+    envelope = page_envelope(exchange)
     if envelope is None:
         return None
     _, links, meta = envelope
@@ -473,7 +288,7 @@ def timestamps(exchange: Exchange, seen: Seen) -> list[Finding] | None:
         return None
     bad = [
         f"{key}={value!r}"
-        for key, value in _walk_json(exchange.json)
+        for key, value in walk_json(exchange.json)
         if key.endswith("_at") and isinstance(value, str) and not TIMESTAMP.fullmatch(value)
     ]
     if not bad:
@@ -481,7 +296,7 @@ def timestamps(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     return [
         Finding(
             "timestamps",
-            f"timestamps not in Laravel's form: {_shown(bad)}",
+            f"timestamps not in Laravel's form: {quoted(bad)}",
             "YYYY-MM-DDTHH:MM:SS.ffffffZ, e.g. 2026-11-28T06:57:00.000000Z",
         )
     ]
@@ -493,31 +308,31 @@ def positive_ids(exchange: Exchange, seen: Seen) -> list[Finding] | None:
         return None
     bad = [
         f"{key}={value}"
-        for key, value in _walk_json(exchange.json)
-        if (key == "id" or key.endswith("_id")) and _is_int(value) and value < 1
+        for key, value in walk_json(exchange.json)
+        if (key == "id" or key.endswith("_id")) and is_int(value) and value < 1
     ]
     if not bad:
         return []
-    return [Finding("positive_ids", f"ids below 1: {_shown(bad)}", "ids of 1 or more")]
+    return [Finding("positive_ids", f"ids below 1: {quoted(bad)}", "ids of 1 or more")]
 
 
 def answers_its_path(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """An answer is about what its path names: the package, its added flow version, or (for a
     deploy) the package and VE of the path."""
-    data = _data(exchange)
-    package = _key(exchange.params.get("package", ""))
+    data = data_of(exchange)
+    package = id_in_path(exchange.params.get("package", ""))
     if not isinstance(data, dict) or package is None:
         return None
     found = []
-    if _ok(exchange, GET, UPDATE, ADD_VERSION) and str(data.get("id")) != package:
+    if succeeded(exchange, GET, UPDATE, ADD_VERSION) and str(data.get("id")) != package:
         found.append(f"the answer is about package {data.get('id')}, not {package}")
-    version = _key(exchange.params.get("flow_version", ""))
-    members = _members_shown(data)
-    if _ok(exchange, ADD_VERSION) and version and members is not None:
+    version = id_in_path(exchange.params.get("flow_version", ""))
+    members = members_shown(data)
+    if succeeded(exchange, ADD_VERSION) and version and members is not None:
         missing = int(version) not in members
         if missing:
             found.append(f"flow version {version} is not among the package's flow_versions")
-    if _ok(exchange, DEPLOY):
+    if succeeded(exchange, DEPLOY):
         environment = exchange.params.get("virtual_environment")
         named = (str(data.get("package_id")), str(data.get("virtual_environment_id")))
         if named != (package, environment):
@@ -525,14 +340,14 @@ def answers_its_path(exchange: Exchange, seen: Seen) -> list[Finding] | None:
                 f"the deployment record names package {named[0]} and VE {named[1]}, not "
                 f"{package} and {environment}"
             )
-    elif not _ok(exchange, GET, UPDATE, ADD_VERSION):
+    elif not succeeded(exchange, GET, UPDATE, ADD_VERSION):
         return None
     return [Finding("answers_its_path", text, "what the path names") for text in found]
 
 
 def pivots_agree(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Each flow version's `pivot` names its package and itself."""
-    packages = [p for p in _packages_in(exchange) if isinstance(p.get("flow_versions"), list)]
+    packages = [p for p in packages_in(exchange) if isinstance(p.get("flow_versions"), list)]
     if not packages:
         return None
     bad = []
@@ -552,7 +367,7 @@ def pivots_agree(exchange: Exchange, seen: Seen) -> list[Finding] | None:
 
 def location_header(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A 201 from create has `Location`: the new package's absolute URL."""
-    data = _data(exchange)
+    data = data_of(exchange)
     if exchange.operation != CREATE or exchange.status != 201 or not isinstance(data, dict):
         return None
     location = exchange.headers.get("location", "")
@@ -660,11 +475,11 @@ def allow_header(exchange: Exchange, seen: Seen) -> list[Finding] | None:
 
 def deleted_stays_deleted(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A package deleted with a 200 never answers or appears again."""
-    if not seen.deleted or not _ok(exchange, *OPERATIONS_BUT_CREATE):
+    if not seen.deleted or not succeeded(exchange, *OPERATIONS_BUT_CREATE):
         return None  # (a server may give a deleted package's id to a new one)
     package = exchange.params.get("package")
     back = {package} & seen.deleted.keys() if package else set()
-    back |= {str(p.get("id")) for p in _packages_in(exchange)} & seen.deleted.keys()
+    back |= {str(p.get("id")) for p in packages_in(exchange)} & seen.deleted.keys()
     return [
         Finding("deleted_stays_deleted", f"package {p} was deleted and is back", "HTTP 404")
         for p in sorted(back)
@@ -673,14 +488,14 @@ def deleted_stays_deleted(exchange: Exchange, seen: Seen) -> list[Finding] | Non
 
 def priorities_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A package shows the flow versions, with the priorities, that the run last stored."""
-    shown = [(str(p.get("id")), _members_shown(p)) for p in _packages_in(exchange)]
+    shown = [(str(p.get("id")), members_shown(p)) for p in packages_in(exchange)]
     known = []
     for key, members in shown:
         if members is None:
             continue
         state = seen.packages.get(key)
         if exchange.params.get("package") == key:
-            wanted = _members_after(exchange, seen)
+            wanted = members_after(exchange, seen)
         else:
             wanted = state.members if state else None
         if wanted is not None:
@@ -741,34 +556,30 @@ CHECKS: list[Check] = [
     removal_after_deploy,
 ]
 
-# The rules a proxy can judge from the traffic it sees (`traffic_rules`), written with this
-# module's names: imported once they are all defined.
-from patchworks_mock.contract import traffic_rules  # noqa: E402
-
-CHECKS += traffic_rules.RULES
+CHECKS += traffic_rules.RULES  # the rules a proxy can judge from the traffic it sees
 
 
 def remember(exchange: Exchange, seen: Seen) -> None:
     """Add what `exchange` shows or changed to `seen` (after the checks judged it)."""
-    key = _key(exchange.params.get("package", ""))
+    key = id_in_path(exchange.params.get("package", ""))
     if key and exchange.method != "GET" and exchange.status >= 500:
         seen.state(key).members = None  # it may or may not have taken effect
         return
-    members = _members_after(exchange, seen)
+    members = members_after(exchange, seen)
     if key and (members is not None or not within_limits(exchange)):
         seen.state(key).members = members  # None: accepted past a limit, the answer tells
-    data = _data(exchange)
-    if _ok(exchange, CREATE) and isinstance(data, dict) and _key(data.get("id", "")):
+    data = data_of(exchange)
+    if succeeded(exchange, CREATE) and isinstance(data, dict) and id_in_path(data.get("id", "")):
         seen.packages[str(data["id"])] = PackageState(members={})
         seen.deleted.pop(str(data["id"]), None)
-    if _ok(exchange, DELETE) and key:
+    if succeeded(exchange, DELETE) and key:
         seen.deleted[key] = None
         seen.packages.pop(key, None)
-    if _ok(exchange, DEPLOY) and key:
+    if succeeded(exchange, DEPLOY) and key:
         seen.state(key).ever_deployed = True
-    for package in _packages_in(exchange):
-        shown = _members_shown(package)
-        if shown is not None and _key(package.get("id", "")):
+    for package in packages_in(exchange):
+        shown = members_shown(package)
+        if shown is not None and id_in_path(package.get("id", "")):
             seen.state(str(package["id"])).members = shown
 
 

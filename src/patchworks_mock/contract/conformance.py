@@ -10,8 +10,8 @@ from __future__ import annotations
 from functools import cache
 
 from patchworks_mock.contract import contract_file, schema_errors
-from patchworks_mock.contract.checks import Check, Finding
 from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.contract.reading import Check, Finding
 
 # Laravel's throttle answers 429 with Retry-After on any route; the contract documents the
 # API, not the throttle in front of it, so such an answer is not judged.

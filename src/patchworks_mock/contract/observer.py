@@ -2,7 +2,7 @@
 
 The observer sits on the suite's own httpx client (event hooks: properties, the state machine,
 the set-up) and on Schemathesis's calls (its `after_call` hook), keeps the run's history
-(`checks.Seen`) and turns findings into `report.Result` rows, each with a curl that repeats
+(`reading.Seen`) and turns findings into `report.Result` rows, each with a curl that repeats
 the request.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from patchworks_mock.contract import report
-from patchworks_mock.contract.checks import CHECKS, Check, Finding, Seen, run_checks
+from patchworks_mock.contract.checks import CHECKS, run_checks
 from patchworks_mock.contract.exchange import (
     Exchange,
     api_path,
@@ -24,6 +24,7 @@ from patchworks_mock.contract.exchange import (
     route_of,
 )
 from patchworks_mock.contract.expectations import answer_text, curl_of
+from patchworks_mock.contract.reading import Check, Finding, Seen
 
 SUITE = "checks"
 MAX_FAILURES = 3  # distinct failures kept per operation and check

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 from hypothesis import strategies as st
 
-from patchworks_mock.contract import boundaries, checks
+from patchworks_mock.contract import boundaries, checks, reading
 from patchworks_mock.contract.api import OPERATIONS, Api, QueryValue, label
 from patchworks_mock.contract.exchange import from_httpx
 from patchworks_mock.contract.expectations import (
@@ -100,7 +100,7 @@ def _walk(
         expect_status(response, 200, "listing packages failed")
         exchange = from_httpx(response, ctx.target.base_path)
         for check in (checks.page_arithmetic, checks.page_links):
-            for finding in check(exchange, checks.Seen()) or []:
+            for finding in check(exchange, reading.Seen()) or []:
                 raise Violation(finding.message, response, finding.expected)
         body = response.json()
         last_page = body["meta"]["last_page"]

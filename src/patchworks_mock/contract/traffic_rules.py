@@ -14,6 +14,30 @@ from typing import Any
 
 from patchworks_mock.contract.boundaries import Limit
 from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.contract.reading import (
+    ADD_VERSION,
+    COMPARE,
+    CREATE,
+    DELETE,
+    DEPLOY,
+    REMOVE_VERSION,
+    UPDATE,
+    Check,
+    Finding,
+    Seen,
+    beyond,
+    data_of,
+    id_in_path,
+    kept_parameters,
+    limits_by_operation,
+    members_shown,
+    packages_in,
+    page_asked,
+    page_envelope,
+    quoted,
+    succeeded,
+    within_limits,
+)
 from patchworks_mock.contract.rules import DEFAULT_PRIORITY, TRIMMED, php_int, stored
 
 # -- reading an exchange, keeping history ------------------------------------------------------
@@ -21,7 +45,7 @@ from patchworks_mock.contract.rules import DEFAULT_PRIORITY, TRIMMED, php_int, s
 
 def _rows(exchange: Exchange) -> list[dict[str, Any]] | None:
     """The rows of a page of a list whose envelope the run can read, or None."""
-    envelope = _envelope(exchange)
+    envelope = page_envelope(exchange)
     if envelope is None:
         return None
     return [row for row in envelope[0] if isinstance(row, dict)]
@@ -45,7 +69,7 @@ def _members(seen: Seen, package: str) -> dict[int, int | None] | None:
 
 def _needles(exchange: Exchange) -> list[str]:
     """The values of `filter[name]` as spatie reads them: split on commas, blanks ignored."""
-    value = _requested(exchange).get("filter[name]", "")
+    value = kept_parameters(exchange).get("filter[name]", "")
     return [part.casefold() for part in value.split(",") if part.strip(TRIMMED)]
 
 
@@ -67,7 +91,7 @@ def name_filter_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     return [
         Finding(
             "name_filter_applied",
-            f"filter[name]={_requested(exchange)['filter[name]']!r} shows {_shown(bad)}",
+            f"filter[name]={kept_parameters(exchange)['filter[name]']!r} shows {quoted(bad)}",
             "only packages whose name contains one of the filter's values, ignoring case",
         )
     ]
@@ -76,7 +100,7 @@ def name_filter_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
 def sort_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A list sorted by `name` comes in the names' order, ignoring case; by `-name`, in the
     reverse order. The first sort field decides; ties may come in any order."""
-    rows, sort = _rows(exchange), _requested(exchange).get("sort", "")
+    rows, sort = _rows(exchange), kept_parameters(exchange).get("sort", "")
     first = sort.split(",")[0]
     if rows is None or first.removeprefix("-") != "name":
         return None
@@ -90,7 +114,7 @@ def sort_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     return [
         Finding(
             "sort_applied",
-            f"sort={sort} gave the names {_shown([repr(n) for n in names])}",
+            f"sort={sort} gave the names {quoted([repr(n) for n in names])}",
             f"names in {order} order, ignoring case",
         )
     ]
@@ -102,11 +126,11 @@ def pages_disjoint(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     if exchange.method != "GET":  # a write may move rows from one page to the next
         _remember(seen, ("pages_disjoint", ""), seen.traffic.get(("pages_disjoint", ""), 0) + 1)
         return None
-    rows, page = _rows(exchange), _page_request(exchange)
+    rows, page = _rows(exchange), page_asked(exchange)
     if rows is None or page is None:
         return None
     body = exchange.json
-    asked = {k: v for k, v in _requested(exchange).items() if k != "include"}
+    asked = {k: v for k, v in kept_parameters(exchange).items() if k != "include"}
     key = ("pages_disjoint", f"{exchange.path}?{sorted(asked.items())}")
     writes = seen.traffic.get(("pages_disjoint", ""), 0)
     shape = (writes, body["meta"]["total"], body["meta"]["per_page"])
@@ -122,7 +146,7 @@ def pages_disjoint(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     return [
         Finding(
             "pages_disjoint",
-            f"page {page} shows packages {_shown(twice)}, already on another page of this query",
+            f"page {page} shows packages {quoted(twice)}, already on another page of this query",
             "each package on one page only",
         )
     ]
@@ -142,7 +166,7 @@ def accepts_within_limits(exchange: Exchange, seen: Seen) -> list[Finding] | Non
     query = dict(exchange.query)
     sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
     by_field: dict[str, list[Limit]] = {}
-    for limit in _limits().get(exchange.operation, []):
+    for limit in limits_by_operation().get(exchange.operation, []):
         by_field.setdefault(limit.field, []).append(limit)
     found = []
     for name, limits in by_field.items():
@@ -168,7 +192,7 @@ def _allowed(limits: list[Limit], raw: object) -> bool:
     else:
         value = php_int(raw) if isinstance(raw, str) else raw
         valid = isinstance(value, int) and not isinstance(value, bool)
-    return valid and not any(_beyond(limit, raw) for limit in limits)
+    return valid and not any(beyond(limit, raw) for limit in limits)
 
 
 def _described(raw: object) -> str:
@@ -185,12 +209,12 @@ def fields_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A package's name and notes are those last stored: a create or an update answers what it
     was sent (trimmed, blank as null), and every later answer shows the same until the next
     write succeeds. A write refused changes nothing."""
-    key = _key(exchange.params.get("package", ""))
+    key = id_in_path(exchange.params.get("package", ""))
     if key and exchange.method != "GET" and not 200 <= exchange.status < 500:
         seen.traffic.pop(("fields_as_stored", key), None)  # it may or may not have happened
         return None
-    packages = _packages_in(exchange)
-    if _ok(exchange, DELETE) and key:
+    packages = packages_in(exchange)
+    if succeeded(exchange, DELETE) and key:
         seen.traffic.pop(("fields_as_stored", key), None)
     if not packages:
         return None
@@ -199,8 +223,10 @@ def fields_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     for package in packages:
         number = str(package.get("id"))
         wanted = dict(seen.traffic.get(("fields_as_stored", number), {}))
-        if _ok(exchange, CREATE, UPDATE):
-            wanted = _written(exchange, sent, {"notes": None} if _ok(exchange, CREATE) else wanted)
+        if succeeded(exchange, CREATE, UPDATE):
+            wanted = _written(
+                exchange, sent, {"notes": None} if succeeded(exchange, CREATE) else wanted
+            )
         shown = {f: package[f] for f in FIELDS if f in package}
         for name, value in shown.items():
             if name in wanted and value != wanted[name]:
@@ -231,17 +257,17 @@ def _written(exchange: Exchange, sent: dict[str, Any], before: dict[str, Any]) -
 def in_sync_after_deploy(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Once a package is deployed to a VE, compare shows every one of its flow versions live
     there (`in_sync`), until another package is deployed there or the package changes."""
-    package = _key(exchange.params.get("package", ""))
+    package = id_in_path(exchange.params.get("package", ""))
     environment = exchange.params.get("virtual_environment", "")
     members = _members(seen, package or "")
     if exchange.operation == DEPLOY:  # what is live there now is known only after a clean one
         seen.traffic.pop(("in_sync_after_deploy", environment), None)
-        if _ok(exchange, DEPLOY) and package and members is not None:
+        if succeeded(exchange, DEPLOY) and package and members is not None:
             _remember(seen, ("in_sync_after_deploy", environment), (package, set(members)))
         return None
-    rows = _data(exchange)
+    rows = data_of(exchange)
     deployed = seen.traffic.get(("in_sync_after_deploy", environment))
-    if not _ok(exchange, COMPARE) or not isinstance(rows, list) or members is None:
+    if not succeeded(exchange, COMPARE) or not isinstance(rows, list) or members is None:
         return None
     flows = [row.get("flow_id") for row in rows if isinstance(row, dict)]
     if deployed != (package, set(members)) or len(set(flows)) < len(flows):
@@ -255,7 +281,7 @@ def in_sync_after_deploy(exchange: Exchange, seen: Seen) -> list[Finding] | None
         [
             Finding(
                 "in_sync_after_deploy",
-                f"flows {_shown(behind)} are not in sync in VE {environment}, where package "
+                f"flows {quoted(behind)} are not in sync in VE {environment}, where package "
                 f"{package} was deployed last and has not changed since",
                 "in_sync true for every flow of the package deployed",
             )
@@ -270,14 +296,17 @@ def in_sync_after_deploy(exchange: Exchange, seen: Seen) -> list[Finding] | None
 
 def default_priority(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Decision: a flow version added without a priority gets 50."""
-    package, version = _key(exchange.params.get("package", "")), exchange.params.get("flow_version")
+    package, version = (
+        id_in_path(exchange.params.get("package", "")),
+        exchange.params.get("flow_version"),
+    )
     sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
     before = _members(seen, package or "")
-    data = _data(exchange)
-    if not _ok(exchange, ADD_VERSION) or sent.get("priority") is not None or before is None:
+    data = data_of(exchange)
+    if not succeeded(exchange, ADD_VERSION) or sent.get("priority") is not None or before is None:
         return None
-    members = _members_shown(data) if isinstance(data, dict) else None
-    number = _key(version or "")
+    members = members_shown(data) if isinstance(data, dict) else None
+    number = id_in_path(version or "")
     if members is None or number is None or int(number) in before or int(number) not in members:
         return None
     if members[int(number)] == DEFAULT_PRIORITY:
@@ -295,8 +324,8 @@ def default_priority(exchange: Exchange, seen: Seen) -> list[Finding] | None:
 
 def one_version_per_flow(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Decision: a package holds one version of each flow; adding a second is refused (422)."""
-    data = _data(exchange)
-    if not _ok(exchange, ADD_VERSION) or not isinstance(data, dict):
+    data = data_of(exchange)
+    if not succeeded(exchange, ADD_VERSION) or not isinstance(data, dict):
         return None
     rows = data.get("flow_versions")
     if not isinstance(rows, list):
@@ -308,7 +337,7 @@ def one_version_per_flow(exchange: Exchange, seen: Seen) -> list[Finding] | None
     return [
         Finding(
             "one_version_per_flow",
-            f"the package took a second version of flows {_shown(twice)}; api-notes decides 422",
+            f"the package took a second version of flows {quoted(twice)}; api-notes decides 422",
             "HTTP 422",
             assumption=True,
         )
@@ -317,7 +346,7 @@ def one_version_per_flow(exchange: Exchange, seen: Seen) -> list[Finding] | None
 
 def empty_deploy_refused(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Decision: a package with no flow versions is not deployed (422)."""
-    members = _members(seen, _key(exchange.params.get("package", "")) or "")
+    members = _members(seen, id_in_path(exchange.params.get("package", "")) or "")
     if exchange.operation != DEPLOY or members != {}:
         return None
     if not 200 <= exchange.status < 300:
@@ -334,8 +363,8 @@ def empty_deploy_refused(exchange: Exchange, seen: Seen) -> list[Finding] | None
 
 def absent_version_removal(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """Decision: removing a flow version the package does not hold answers 404."""
-    members = _members(seen, _key(exchange.params.get("package", "")) or "")
-    version = _key(exchange.params.get("flow_version", ""))
+    members = _members(seen, id_in_path(exchange.params.get("package", "")) or "")
+    version = id_in_path(exchange.params.get("flow_version", ""))
     if exchange.operation != REMOVE_VERSION or members is None or version is None:
         return None
     if int(version) in members:
@@ -365,30 +394,3 @@ RULES: list[Check] = [
     empty_deploy_refused,
     absent_version_removal,
 ]
-
-# Last, not first: `checks` registers these rules at its end, so whichever of the two modules is
-# imported first, each finds the other's names defined when it needs them.
-from patchworks_mock.contract.checks import (  # noqa: E402
-    ADD_VERSION,
-    COMPARE,
-    CREATE,
-    DELETE,
-    DEPLOY,
-    REMOVE_VERSION,
-    UPDATE,
-    Check,
-    Finding,
-    Seen,
-    _beyond,
-    _data,
-    _envelope,
-    _key,
-    _limits,
-    _members_shown,
-    _ok,
-    _packages_in,
-    _page_request,
-    _requested,
-    _shown,
-    within_limits,
-)

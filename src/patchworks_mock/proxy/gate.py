@@ -19,9 +19,9 @@ from starlette.types import Message, Receive, Scope, Send
 from patchworks_mock import connexion_internals, query, validation
 from patchworks_mock.app import create_request_gate
 from patchworks_mock.contract.boundaries import DECISIONS
-from patchworks_mock.contract.checks import Finding
 from patchworks_mock.contract.exchange import Exchange, parse_json
 from patchworks_mock.contract.expectations import answer_text
+from patchworks_mock.contract.reading import Finding
 from patchworks_mock.errors import ApiError
 from patchworks_mock.instance import Limits
 from patchworks_mock.responses import encode

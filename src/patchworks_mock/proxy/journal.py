@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the command's defaults come from here, read before anything is checked
-    from patchworks_mock.contract.checks import Finding
+    from patchworks_mock.contract.reading import Finding
 
 CONFORMS = "conforms"
 OUTSIDE = "not in the contract"  # a path or method the contract does not name

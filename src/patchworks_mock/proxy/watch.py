@@ -17,11 +17,12 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from patchworks_mock.contract import report
-from patchworks_mock.contract.checks import CHECKS, Finding
+from patchworks_mock.contract.checks import CHECKS
 from patchworks_mock.contract.conformance import CONFORMANCE
 from patchworks_mock.contract.exchange import NOT_JSON, OTHER_METHODS, Exchange
 from patchworks_mock.contract.expectations import answer_text
 from patchworks_mock.contract.observer import Observer
+from patchworks_mock.contract.reading import Finding
 from patchworks_mock.proxy import lines
 from patchworks_mock.proxy.gate import Verdict, request_findings
 from patchworks_mock.proxy.har import HarRecorder
