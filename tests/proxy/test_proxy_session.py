@@ -38,7 +38,7 @@ TEXT = {**KEY, "Content-Type": "text/plain"}
 BAD_REQUESTS = [
     # (method, path, headers, body, the mock's status, words of its message)
     ("GET", "/api/v1/packages", {}, None, 401, "Unauthenticated."),
-    ("GET", "/api/v1/packages?per_page=500", KEY, None, 422, "per page"),
+    ("GET", "/api/v1/packages?page=0", KEY, None, 422, "page field must be at least 1"),
     ("GET", "/api/v1/packages?sort=bogus", KEY, None, 400, "`bogus`"),
     ("GET", "/api/v1/packages?filter[nmae]=x", KEY, None, 400, "filter(s) `nmae`"),
     ("POST", "/api/v1/packages", JSON, b'{"name', 400, "not valid JSON"),
@@ -70,6 +70,16 @@ def test_requests_the_contract_refuses_are_reported_and_forwarded() -> None:
         assert violation["check"] == "request_conforms"
         assert words in violation["message"], (violation, words)
     assert len(reached) == len(BAD_REQUESTS)  # all of them reached the upstream
+
+
+def test_a_request_refused_only_by_a_decision_is_an_assumption() -> None:
+    with mock_and_proxy() as (_, proxy_url, app):
+        answer = httpx.get(f"{proxy_url}/api/v1/packages?per_page=500", headers=KEY)
+        [entry] = journal(proxy_url)
+    assert answer.status_code == 422 and VIOLATIONS not in answer.headers
+    assert entry["verdict"] == "conforms" and entry["violations"] == []
+    assert [a["check"] for a in entry["assumptions"]] == ["request_conforms"]
+    assert report.failures(app.watch.results()) == []
 
 
 def test_with_errors_a_refused_request_never_reaches_the_upstream() -> None:
@@ -191,16 +201,31 @@ def test_record_writes_a_valid_har_of_the_session_without_credentials(tmp_path) 
 def test_a_bug_of_the_proxy_is_a_500_and_a_line_never_a_traceback(caplog) -> None:
     with mock_and_proxy() as (_, proxy_url, app):
 
-        def broken(*args, **kwargs):
+        async def broken(*args, **kwargs):
             raise RuntimeError("a bug")
 
-        app.watch.judge = broken  # type: ignore[method-assign]
+        app.gate.judge = broken  # type: ignore[method-assign]
         answer = httpx.get(f"{proxy_url}/api/v1/packages/1", headers=KEY)
         after = httpx.get(f"{proxy_url}/__mock__/health", headers=KEY)
     assert answer.status_code == 500 and answer.json() == {"message": "Server Error"}
     assert after.status_code == 200  # it keeps serving
     [line] = [r for r in caplog.records if "unexpected error" in r.getMessage()]
     assert "RuntimeError('a bug')" in line.getMessage() and line.exc_info is None
+
+
+def test_a_check_that_fails_leaves_the_upstreams_answer_as_it_was(caplog) -> None:
+    with mock_and_proxy() as (_, proxy_url, app):
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a bug")
+
+        app.watch.observer.observe = broken  # type: ignore[method-assign]
+        answer = httpx.post(f"{proxy_url}/api/v1/packages", headers=KEY, json={"name": "Kept"})
+        entries = journal(proxy_url)
+    assert answer.status_code == 201 and answer.json()["data"]["name"] == "Kept"
+    assert entries[0]["verdict"].startswith("not checked: a check failed")
+    [line] = [r for r in caplog.records if "a check failed" in r.getMessage()]
+    assert line.exc_info is None
 
 
 def test_a_gzip_answer_is_judged_on_its_decoded_body_and_handed_on_encoded() -> None:
@@ -219,3 +244,38 @@ def test_a_gzip_answer_is_judged_on_its_decoded_body_and_handed_on_encoded() -> 
     assert answer.headers["content-encoding"] == "gzip" and raw[:2] == b"\x1f\x8b"
     assert answer.headers[VIOLATIONS] != "0"
     assert "response_schema" in {r.check for r in report.failures(app.watch.results())}
+
+
+async def _login_everyone(scope, receive, send) -> None:
+    """An upstream that logs anyone in, however the login is sent."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    body = json.dumps({"message": "ok", "token": "SECRET-TOKEN-123", "expires_in": 86400})
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def test_no_password_or_token_reaches_the_log_the_journal_or_the_report(caplog, tmp_path) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with mock_and_proxy(_login_everyone) as (_, proxy_url, app), httpx.Client() as client:
+        login = f"{proxy_url}/fabric/api/login"
+        client.post(login, headers=form, content="username=a%40b.c&password=hunter2-form")
+        client.post(login, json={"username": "a@b.c", "password": "hunter2-json", "extra": 1})
+        client.post(login, content=b'{"username": "a@b.c", "password": "hunter2-broken"')
+        logged = journal(proxy_url)
+    results = app.watch.results()
+    report.write_markdown(results, str(tmp_path / "r.md"), target="t", seed=None, seconds=1)
+    report.write_junit(results, str(tmp_path / "j.xml"), seed=None)
+    shown = [
+        caplog.text,
+        json.dumps(logged),
+        "\n".join(report.report_lines(results)),
+        (tmp_path / "r.md").read_text(),
+        (tmp_path / "j.xml").read_text(),
+    ]
+    assert report.failures(results)  # the logins broke the contract, and were reported
+    for text in shown:
+        assert "hunter2" not in text and "SECRET-TOKEN-123" not in text

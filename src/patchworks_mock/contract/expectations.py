@@ -25,6 +25,9 @@ def curl(request: httpx.Request, api_key: str = "") -> str:
     )
 
 
+MAX_CURL_BODY = 4096  # bytes of a request body a curl shows
+
+
 def curl_of(
     method: str,
     url: str,
@@ -41,7 +44,10 @@ def curl_of(
             parts += ["-H", f'"Authorization: ${TARGET_KEY_VARIABLE}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
-    if body:
+    if len(body) > MAX_CURL_BODY:  # a report or log line holds a few KiB of it, not megabytes
+        cut = body[:MAX_CURL_BODY].decode("utf-8", "ignore")
+        parts += ["-d", shlex.quote(f"{cut}… (the first {MAX_CURL_BODY} of {len(body)} bytes)")]
+    elif body:
         parts += ["-d", shlex.quote(body.decode("utf-8", "replace"))]
     parts.append(shlex.quote(url))
     return " ".join(parts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from jsonschema.exceptions import ValidationError, best_match
@@ -20,6 +21,7 @@ from patchworks_mock.contract import contract_file
 from patchworks_mock.contract.exchange import NOT_JSON, parse_json
 
 MAX_ERRORS = 5
+MAX_SCANNED = 100  # schema errors read from one answer
 MAX_VALUE = 60  # characters of a value quoted in a message
 
 
@@ -103,14 +105,15 @@ def mismatches(operation: str, status: int, content: bytes) -> list[str]:
     body = parse_json(content)
     if body is NOT_JSON:
         return ["the answer is not JSON"]
+    # The first errors only: a page of thousands of rows, each wrong, is told in a few lines,
+    # in time that does not grow with the count of errors.
+    found = list(islice(validator.iter_errors(body), MAX_SCANNED + 1))
     errors: Iterable[ValidationError] = sorted(
-        validator.iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path]
+        found[:MAX_SCANNED], key=lambda e: [str(p) for p in e.absolute_path]
     )
-    lines = []
-    for error in errors:
-        line = describe(error)
-        if line not in lines:
-            lines.append(line)
-    if len(lines) > MAX_ERRORS:
+    lines = list(dict.fromkeys(describe(error) for error in errors))
+    if len(found) > MAX_SCANNED:
+        lines = lines[:MAX_ERRORS] + ["… and more"]
+    elif len(lines) > MAX_ERRORS:
         lines = lines[:MAX_ERRORS] + [f"… and {len(lines) - MAX_ERRORS} more"]
     return lines

@@ -21,12 +21,20 @@ from dataclasses import dataclass
 from starlette.types import Message, Receive, Scope, Send
 
 from patchworks_mock import errors
+from patchworks_mock.contract.conformance import documented_statuses
 from patchworks_mock.contract.exchange import Exchange
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 from patchworks_mock.proxy.admin import PREFIX, ProxyAdmin
 from patchworks_mock.proxy.gate import RequestGate, Verdict, refusal_of
 from patchworks_mock.proxy.har import HarRecorder
-from patchworks_mock.proxy.journal import DEFAULT_SIZE, NO_ANSWER, NOT_CHECKED, Journal, Outcome
+from patchworks_mock.proxy.journal import (
+    DEFAULT_SIZE,
+    NO_ANSWER,
+    NOT_CHECKED,
+    OUTSIDE,
+    Journal,
+    Outcome,
+)
 from patchworks_mock.proxy.observed import ObservedState
 from patchworks_mock.proxy.upstream import (
     DEFAULT_TIMEOUT,
@@ -205,7 +213,17 @@ class ProxyApp:
             )
         else:
             exchange = _answered(request, answer.status, answer.headers, plain)
-            outcome = self.watch.judge(exchange, verdict, started_at)
+            try:
+                outcome = self.watch.judge(exchange, verdict, started_at)
+            except Exception as exc:  # a bug in a check: the client still gets its answer
+                logger.error(
+                    "a check failed on %s %s: %r (please report it)",
+                    request.method,
+                    exchange.path,
+                    exc,
+                )
+                reason = f"{NOT_CHECKED}: a check failed ({exc!r}; please report it)"
+                outcome = self.watch.unjudged(exchange, reason, started_at)
         await self._finish(send, outcome, answer.status, answer.headers, answer.body)
         self.watch.done(outcome, exchange, started, started_at, wait_ms=answer.wait_ms)
 
@@ -235,7 +253,6 @@ class ProxyApp:
         """Answer `error` in the upstream's place (too large a body, no upstream answer)."""
         answer = refusal_of(error)
         headers, payload = answer.headers, answer.body
-        await _send_answer(send, error.status, headers, payload)
         exchange = Exchange(
             method=scope["method"],
             url=url,
@@ -249,8 +266,12 @@ class ProxyApp:
         if isinstance(error, UpstreamError):
             reason = f"{NO_ANSWER}: {error.message}"
             outcome = self.watch.unjudged(exchange, reason, started_at, forwarded=False)
+        elif not documented_statuses(exchange.operation):  # a path the contract does not name
+            reason = f"{OUTSIDE}; refused: the body is over the proxy's limit"
+            outcome = self.watch.unjudged(exchange, reason, started_at, forwarded=False)
         else:
             outcome = self.watch.judge_refused(exchange, Verdict(answer), started_at)
+        await self._finish(send, outcome, error.status, headers, payload)
         self.watch.done(outcome, exchange, started, started_at, wait_ms=0.0)
 
     async def _stream(

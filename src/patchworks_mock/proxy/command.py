@@ -25,6 +25,7 @@ from patchworks_mock.cli_common import (
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 from patchworks_mock.proxy.har import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BYTES
 from patchworks_mock.proxy.journal import DEFAULT_SIZE
+from patchworks_mock.proxy.upstream import DEFAULT_TIMEOUT
 
 DEFAULT_PORT = 4010  # Prism's: a team moving from `prism proxy` keeps its client settings
 # The limits that bound what a client sends through the proxy (README "Limits").
@@ -38,6 +39,11 @@ PROXY_LIMIT_HELP = {
 def _upstream(text: str) -> str:
     """An argparse type: an http(s) URL with a host, perhaps a path prefix; no query."""
     parts = urlsplit(text)
+    if parts.username is not None:
+        raise argparse.ArgumentTypeError(
+            "give the URL without a user and password: the client's own Authorization is "
+            "forwarded, and a URL is shown in answers and logs"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
         shown = text if len(text) <= 60 else f"{text[:60]}…"
         raise argparse.ArgumentTypeError(
@@ -247,7 +253,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     upstream.add_argument(
         "--upstream-timeout",
         type=seconds,
-        default=30.0,
+        default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="how long to wait for the upstream's answer; 504 past it (default: %(default)g)",
     )

@@ -27,7 +27,6 @@ from patchworks_mock.instance import Limits
 from patchworks_mock.responses import encode
 
 _PASSED = "patchworks_mock.gate_passed"  # a list the gate's inner app appends to
-OUTSIDE = frozenset({404, 405})  # a route or method the contract does not name
 REFUSED = frozenset({400, 401, 413, 414, 415, 422, 431})  # a request the contract refuses
 DECIDED_FIELDS = frozenset(field for field, _ in DECISIONS)
 
@@ -122,7 +121,7 @@ class RequestGate:
             return Verdict()
         if status in REFUSED:
             return Verdict(Refusal(status, list(answer.get("headers", [])), b"".join(chunks)))
-        return Verdict(outside=True)  # 404, 405 (and anything else: not judged)
+        return Verdict(outside=True)  # 404 or 405: a route or method the contract does not name
 
 
 def request_findings(verdict: Verdict, exchange: Exchange) -> list[Finding]:
@@ -137,6 +136,7 @@ def request_findings(verdict: Verdict, exchange: Exchange) -> list[Finding]:
             "request_conforms",
             f"the client sent a request the contract refuses: {refusal.message}",
             f"a request the contract allows; this one is answered {mock_answer}",
+            assumption=refusal.on_decisions_only,
         )
     ]
     if 200 <= exchange.status < 300:

@@ -12,16 +12,21 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import tempfile
 from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from patchworks_mock.contract.exchange import NOT_JSON, Exchange, parse_json
+from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.proxy.secrets import (
+    REDACTED,
+    redacted_body,
+    redacted_url,
+    secret_header,
+)
 
 # A page of the API with every include is some hundreds of KiB: a body cut at 1 MiB is kept
 # whole in ordinary use, while a download cannot crowd out the rest of the session.
@@ -30,23 +35,8 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 # or a HAR viewer opens, and that `write` rewrites whole in well under a second.
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 
-REDACTED = "[redacted]"
 HTTP_VERSION = "HTTP/1.1"  # what the proxy speaks; `Exchange` does not carry a version
 _ENTRY_SEPARATOR = ",\n"  # one entry a line: a file that diffs and greps well
-
-_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
-_SECRET_HEADER_WORDS = ("token", "secret", "password", "api-key", "api_key", "apikey")  # x-api-key
-_SECRET_PARAM_WORDS = ("token", "password", "secret", "key")  # `key` covers api_key and apikey
-_SECRET_FIELD_WORDS = ("password", "token", "secret", "api_key", "apikey")
-_FORM = "application/x-www-form-urlencoded"
-# `"name": value` in text that looked like JSON but did not parse (a client's broken body may
-# still hold a real password); the value is a string or a bare word. A name is at most 100
-# characters without escapes, so that the search stays linear in the body's length.
-_SECRET_JSON_PAIR = re.compile(
-    rf'("(?=[^"\\]{{0,100}}?(?:{"|".join(_SECRET_FIELD_WORDS)}))[^"\\]{{0,100}}"\s*:\s*)'
-    r'(?:"(?:[^"\\]|\\.)*"|[^\s,}\]]+)',
-    re.IGNORECASE,
-)
 
 
 class HarRecorder:
@@ -129,7 +119,7 @@ class HarRecorder:
         comment: str,
     ) -> dict[str, Any]:
         notes = [comment] if comment else []
-        url = _redacted_url(exchange.url)
+        url = redacted_url(exchange.url)
         request: dict[str, Any] = {
             "method": exchange.method,
             "url": url,
@@ -189,7 +179,7 @@ class HarRecorder:
         """(text, encoding) of a body: redacted, then cut at `max_body_bytes` (said in
         `notes`); a body that is not UTF-8 is base64, `encoding` "base64"."""
         try:
-            text = _redacted_body(body.decode("utf-8"), body, mime)
+            text = redacted_body(body.decode("utf-8"), body, mime)
         except UnicodeDecodeError:
             kept = body[: self.max_body_bytes]
             if len(kept) < len(body):
@@ -223,69 +213,6 @@ def _status_text(status: int) -> str:
 
 def _headers(headers: dict[str, str]) -> list[dict[str, str]]:
     return [
-        {"name": name, "value": REDACTED if _secret_header(name) else value}
+        {"name": name, "value": REDACTED if secret_header(name) else value}
         for name, value in headers.items()
     ]
-
-
-def _secret_header(name: str) -> bool:
-    name = name.lower()
-    return name in _SECRET_HEADERS or any(word in name for word in _SECRET_HEADER_WORDS)
-
-
-def _secret_param(name: str) -> bool:
-    name = name.lower()
-    return any(word in name for word in _SECRET_PARAM_WORDS)
-
-
-def _secret_field(name: str) -> bool:
-    name = name.lower()
-    return any(word in name for word in _SECRET_FIELD_WORDS)
-
-
-def _redacted_url(url: str) -> str:
-    """`url` with secret query values (and a password in its user part) redacted, and without
-    a fragment (HAR's `url` has none)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.partition(':')[0]}:{quote(REDACTED)}@{host}"
-    return urlunsplit(parts._replace(netloc=netloc, query=_redacted_form(parts.query), fragment=""))
-
-
-def _redacted_form(text: str) -> str:
-    """A query or form body with secret values redacted, every other byte as it was."""
-    pairs = []
-    for pair in text.split("&"):
-        name, equals, _ = pair.partition("=")
-        pairs.append(
-            f"{name}={quote(REDACTED)}" if equals and _secret_param(unquote_plus(name)) else pair
-        )
-    return "&".join(pairs)
-
-
-def _redacted_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if _secret_field(key) else _redacted_json(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_redacted_json(item) for item in value]
-    return value
-
-
-def _redacted_body(text: str, body: bytes, mime: str) -> str:
-    """A UTF-8 body's text with its secrets redacted: JSON by its keys (the text kept as sent
-    when nothing was secret), a form by its names, other text by any `"secret": value` in it."""
-    parsed = parse_json(body)
-    if parsed is not NOT_JSON:
-        try:
-            redacted = _redacted_json(parsed)
-            return text if redacted == parsed else json.dumps(redacted, ensure_ascii=False)
-        except RecursionError:  # parsed, but nested deeper than this walk recurses: as text
-            pass
-    if _FORM in mime.lower():
-        return _redacted_form(text)
-    return _SECRET_JSON_PAIR.sub(rf'\1"{REDACTED}"', text)

@@ -11,6 +11,10 @@ from patchworks_mock.proxy.journal import Outcome
 EXCHANGES = logging.getLogger("patchworks_mock.proxy")
 
 
+def _escaped(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def log(outcome: Outcome) -> None:
     """Write the outcome's line, and its violations, at "warning" when there are any."""
     target = f"{outcome.path}?{outcome.query}" if outcome.query else outcome.path
@@ -32,4 +36,6 @@ def log(outcome: Outcome) -> None:
     }
     del fields["time"]  # the log line has its own
     level = logging.WARNING if outcome.violations else logging.INFO
-    EXCHANGES.log(level, "\n".join(lines), extra={"fields": fields})
+    # What a client sent (a decoded path, a query value quoted in a message) may hold a line
+    # break: escaped, so that a client cannot write lines of its own into the log.
+    EXCHANGES.log(level, "\n".join(map(_escaped, lines)), extra={"fields": fields})

@@ -14,7 +14,7 @@ import asyncio
 import ssl
 import time
 import zlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -85,15 +85,19 @@ class Answer:
     body: bytes
     rest: AsyncGenerator[bytes, None] | None
     wait_ms: float  # from sending to the answer's head
+    drop: Callable[[], None] | None = None  # close the connection of an unfinished `rest`
 
     @property
     def complete(self) -> bool:
         return self.rest is None
 
     async def close(self) -> None:
-        """Stop reading the rest (its connection is closed, not reused)."""
+        """Stop reading the rest: its connection is closed, not reused, even when the rest
+        was never started (closing a generator that has not started runs none of its code)."""
         if self.rest is not None:
             await self.rest.aclose()
+        if self.drop is not None:
+            self.drop()
 
 
 def tls_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
@@ -117,6 +121,7 @@ class _Connection:
     state: h11.Connection
     reused: bool = False  # it carried an exchange before this one
     heard: bool = False  # a byte of the current answer has arrived
+    in_use: bool = True  # it holds one of the slots (until released or dropped, once)
 
     def usable(self) -> bool:
         """Whether an idle connection can take another request (the upstream has not closed
@@ -248,14 +253,19 @@ class Upstream:
             if connection.reused:
                 raise _Stale(exc) from None
             raise self._unreachable(exc) from None
+        except BaseException:  # cancelled: the connection is mid-exchange, never to be reused
+            self._drop(connection)
+            raise
         rest = self._rest(connection)
-        return Answer(head.status_code, answered, bytes(read), rest, wait_ms)
+        return Answer(
+            head.status_code, answered, bytes(read), rest, wait_ms, lambda: self._drop(connection)
+        )
 
     async def _connection(self) -> _Connection:
         while self._idle:
             connection = self._idle.pop()
             if connection.usable():
-                connection.reused = True
+                connection.reused = connection.in_use = True
                 return connection
             connection.close()
         reader, writer = await asyncio.open_connection(
@@ -324,6 +334,9 @@ class Upstream:
 
     def _release(self, connection: _Connection) -> None:
         """Keep the connection for the next request if it can take one."""
+        if not connection.in_use:
+            return
+        connection.in_use = False
         self._slots.release()
         state = connection.state
         if state.our_state is h11.DONE and state.their_state is h11.DONE:
@@ -334,8 +347,12 @@ class Upstream:
         connection.close()
 
     def _drop(self, connection: _Connection) -> None:
-        self._slots.release()
-        connection.close()
+        """Close the connection and give back its slot, if it still holds one: once, whoever
+        calls first (a connection released to the pool is the pool's)."""
+        if connection.in_use:
+            connection.in_use = False
+            self._slots.release()
+            connection.close()
 
     def _too_slow(self) -> UpstreamError:
         return UpstreamError(

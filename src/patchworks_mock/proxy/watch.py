@@ -10,10 +10,8 @@ not judged.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 from patchworks_mock.contract import report
@@ -28,17 +26,7 @@ from patchworks_mock.proxy.gate import Verdict, request_findings
 from patchworks_mock.proxy.har import HarRecorder
 from patchworks_mock.proxy.journal import OUTSIDE, Journal, Outcome
 from patchworks_mock.proxy.observed import ObservedState
-
-SECRET_FIELDS = ("password",)  # request body fields a curl in the log leaves out
-
-
-def _without_secrets(exchange: Exchange) -> Exchange:
-    """`exchange` with a password in its JSON body replaced, for the curl that is logged."""
-    body = exchange.request_json
-    if not isinstance(body, dict) or not any(name in body for name in SECRET_FIELDS):
-        return exchange
-    hidden = {k: "[redacted]" if k in SECRET_FIELDS else v for k, v in body.items()}
-    return replace(exchange, request_body=json.dumps(hidden).encode())
+from patchworks_mock.proxy.secrets import redacted
 
 
 class Watch:
@@ -62,6 +50,7 @@ class Watch:
         """Every check on an exchange the upstream answered. A method the contract does not
         take on one of its paths is not the request's fault, but its answer is judged (a 405
         says `Allow`)."""
+        exchange = redacted(exchange)  # what is judged is shown: never a secret
         if verdict.outside and exchange.operation != OTHER_METHODS:
             return self.unjudged(exchange, OUTSIDE, started_at)
         if verdict.outside:
@@ -73,6 +62,7 @@ class Watch:
     def judge_refused(self, exchange: Exchange, verdict: Verdict, started_at: float) -> Outcome:
         """The request's checks on an exchange the proxy answered itself (`--errors`, a
         body past the limit): the answer is the mock's, not the upstream's."""
+        exchange = redacted(exchange)
         found = self._record_request(exchange, verdict)
         return self._outcome(exchange, found, started_at, forwarded=False)
 
@@ -86,6 +76,7 @@ class Watch:
     ) -> Outcome:
         """An exchange whose answer is not judged, and why; its request is, if the gate's
         `verdict` on it is given."""
+        exchange = redacted(exchange)
         found = [] if verdict is None else self._record_request(exchange, verdict)
         outcome = self._outcome(exchange, found, started_at, forwarded=forwarded)
         outcome.unjudged = reason
@@ -139,7 +130,7 @@ class Watch:
             forwarded=forwarded,
             violations=[f for f in found if not f.assumption],
             assumptions=[f for f in found if f.assumption],
-            curl=self.observer.curl(_without_secrets(exchange)) if found else "",
+            curl=self.observer.curl(exchange) if found else "",
             actual=answer_text(exchange.status, body) if found else "",
             time=started_at,
         )
