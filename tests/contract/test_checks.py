@@ -559,3 +559,89 @@ def test_the_checks_run_on_a_target_whose_url_has_a_path_prefix() -> None:
     assert ("GET /api/v1/packages", "page_arithmetic") in ran, run.output
     assert ("POST /api/v1/packages", "location_header") in ran, run.output
     assert not [op for op, _ in ran if "prefix" in op], run.output
+
+
+# -- other writers, and answers out of order -------------------------------------------------------
+
+LATER = "2026-12-01T10:00:00.000000Z"
+
+
+def _shown(number: int, members: list[dict], updated_at: str = AT) -> Exchange:
+    body = {"data": {**package(number, members), "updated_at": updated_at}}
+    return exchange("GET", f"{LIST}/{number}", body=body)
+
+
+def _findings(ran: list[tuple[str, list[Finding]]]) -> list[str]:
+    return [f"{check}: {finding.message}" for check, found in ran for finding in found]
+
+
+def test_a_change_with_another_updated_at_is_another_writers_and_is_learnt() -> None:
+    seen = Seen()
+    checks.run_checks(_shown(4, [version(2, 3, 4, 80)]), seen)
+    changed = _shown(4, [version(2, 3, 4, 10), version(5, 6, 4)], LATER)
+    assert _findings(checks.run_checks(changed, seen)) == []
+    assert seen.packages["4"].members == {2: 10, 5: 50}
+    assert seen.updated["4"] == LATER
+    # the same updated_at with other members: the server, not a colleague
+    assert _findings(checks.run_checks(_shown(4, [version(2, 3, 4, 10)], LATER), seen)) == [
+        "priorities_as_stored: package 4 holds {2: 10} (flow version: priority)"
+    ]
+
+
+def test_an_adds_answer_is_judged_by_the_version_and_priority_it_sent() -> None:
+    seen = Seen()
+    checks.run_checks(_shown(4, [version(2, 3, 4, 80)]), seen)
+    add = "/api/v1/packages/4/flow-versions/7"
+    # a colleague added flow version 5 meanwhile: the add's answer shows it too
+    members = [version(2, 3, 4, 80), version(5, 6, 4), version(7, 8, 4, 20)]
+    body = {"data": {**package(4, members), "updated_at": LATER}}
+    assert (
+        _findings(checks.run_checks(exchange("POST", add, body=body, sent={"priority": 20}), seen))
+        == []
+    )
+    ignored = exchange("POST", add, body=body, sent={"priority": 30})
+    assert [f.message for f in checks.priorities_as_stored(ignored, seen) or []] == [
+        "package 4 holds {2: 80, 5: 50, 7: 20} (flow version: priority)"
+    ]
+
+
+def test_a_deleted_package_shown_unchanged_is_back_one_shown_changed_is_not_judged() -> None:
+    seen = Seen()
+    checks.run_checks(_shown(4, []), seen)
+    checks.run_checks(exchange("DELETE", f"{LIST}/4", body={"message": "Deleted."}), seen)
+    assert _findings(checks.run_checks(_shown(4, []), seen)) == [
+        "deleted_stays_deleted: package 4 was deleted and is back"
+    ]
+    seen = Seen()
+    checks.run_checks(_shown(4, []), seen)
+    checks.run_checks(exchange("DELETE", f"{LIST}/4", body={"message": "Deleted."}), seen)
+    assert _findings(checks.run_checks(_shown(4, [], LATER), seen)) == []
+
+
+def test_history_checks_are_checks() -> None:
+    assert set(checks.HISTORY) <= set(checks.CHECKS)
+    assert checks.page_links not in checks.HISTORY
+
+
+def test_without_history_the_history_checks_do_not_run_and_a_read_is_not_kept() -> None:
+    seen = Seen()
+    checks.run_checks(_shown(4, [version(2, 3, 4, 80)]), seen)
+    older = _shown(4, [], LATER)  # an answer overtaken by a write: members as they were
+    ran = dict(checks.run_checks(older, seen, history=False))
+    assert ran.keys() & {c.__name__ for c in checks.HISTORY} == set()
+    assert "answers_its_path" in ran  # the checks of the answer alone still run
+    assert seen.packages["4"].members == {2: 80} and seen.updated["4"] == AT
+    add = "/api/v1/packages/4/flow-versions/7"
+    body = {"data": {**package(4, [version(7, 8, 4, 20)]), "updated_at": LATER}}
+    added = exchange("POST", add, body=body, sent={"priority": 20})
+    assert "priorities_as_stored" not in dict(checks.run_checks(added, seen, history=False))
+    assert seen.packages["4"].members == {7: 20} and seen.updated["4"] == LATER  # writes are
+    assert _findings(checks.run_checks(_shown(4, [version(7, 8, 4, 20)], LATER), seen)) == []
+    assert _findings(checks.run_checks(_shown(4, [], LATER), seen))  # judged again after
+
+
+def test_the_observer_passes_history_on() -> None:
+    observer = Observer()
+    observer.observe(_shown(4, [version(2, 3, 4, 80)]))
+    assert observer.observe(_shown(4, []), history=False) == []
+    assert [f.check for f in observer.observe(_shown(4, []))] == ["priorities_as_stored"]

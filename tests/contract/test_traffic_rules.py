@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from patchworks_mock.contract import checks, traffic_rules
 from patchworks_mock.contract.exchange import Exchange
 from patchworks_mock.contract.reading import Check, Finding, PackageState, Seen
@@ -48,6 +50,52 @@ def test_a_filtered_list_shows_only_names_holding_a_value_in_any_case() -> None:
     assert rule(exchange("GET", LIST, body=page_of(rows), query="filter[name]=,"), Seen()) is None
 
 
+def test_a_filter_matches_as_an_accent_insensitive_collation_or_is_not_judged() -> None:
+    rule = traffic_rules.name_filter_applied
+
+    def shown(names: list[str], needle: str) -> list[Finding] | None:
+        rows = [named(i, name) for i, name in enumerate(names, 1)]
+        return rule(
+            exchange("GET", LIST, body=page_of(rows), query=f"filter[name]={needle}"), Seen()
+        )
+
+    assert shown(["Café orders", "CAFE sync"], "cafe") == []
+    assert shown(["Cafe orders"], "caf%C3%A9") == []  # an accented value finds a plain name
+    assert shown(["Straße sync"], "strasse") == []  # ß as ss in one collation, not another
+    assert shown(["order-sync"], "order_sync") == []  # `_` is LIKE's wildcard
+    assert messages(shown(["Café orders", "Refunds"], "cafe")) == [
+        "filter[name]='cafe' shows 'Refunds'"
+    ]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Éclair rollout", "Zebra sync"],
+        ["order_sync", "order-sync", "order2"],
+        ["order2", "order_sync", "order-sync"],
+        ["Order sync", "order  sync", "Order"],
+        ["Ærø export", "Alpha", "Zebra"],
+    ],
+)
+def test_names_collations_order_differently_are_not_judged(names: list[str]) -> None:
+    rows = [named(i, name) for i, name in enumerate(names, 1)]
+    ascending = exchange("GET", LIST, body=page_of(rows), query="sort=name")
+    assert traffic_rules.sort_applied(ascending, Seen()) == []
+
+
+def test_names_every_collation_orders_alike_are_judged() -> None:
+    rule = traffic_rules.sort_applied
+    names = ["order10", "Order2", "order2 sync", "Zebra", "apple"]  # the last is out of place
+    rows = [named(i, name) for i, name in enumerate(names, 1)]
+    assert messages(rule(exchange("GET", LIST, body=page_of(rows), query="sort=name"), Seen()))
+    rows = [named(i, name) for i, name in enumerate(names[:4], 1)]
+    assert rule(exchange("GET", LIST, body=page_of(rows), query="sort=name"), Seen()) == []
+    assert messages(rule(exchange("GET", LIST, body=page_of(rows), query="sort=-name"), Seen()))
+    backwards = exchange("GET", LIST, body=page_of(rows[::-1]), query="sort=-name")
+    assert rule(backwards, Seen()) == []
+
+
 def test_a_sorted_list_comes_in_the_names_order_ignoring_case() -> None:
     rows = [named(3, "alpha"), named(1, "Beta"), named(2, "gamma")]
     rule = traffic_rules.sort_applied
@@ -88,6 +136,35 @@ def test_pages_apart_by_a_write_or_of_another_query_may_share_a_package() -> Non
     assert judged(seen, _page([2, 3], 2), rule) == []
 
 
+def test_a_package_another_writer_changed_between_two_pages_may_show_on_both() -> None:
+    rule = traffic_rules.pages_disjoint
+    seen = Seen()
+    judged(seen, _page([1, 2], 1), rule)
+    moved = _page([2, 3], 2)
+    rows = moved.json["data"]
+    rows[0]["updated_at"] = "2026-12-01T10:00:00.000000Z"  # renamed since page 1 showed it
+    assert (
+        judged(seen, exchange("GET", LIST, body=moved.json, query=moved.url.split("?")[1]), rule)
+        == []
+    )
+
+
+def test_the_pages_kept_of_a_query_are_bounded() -> None:
+    rule = traffic_rules.pages_disjoint
+    seen = Seen()
+    for number in range(1, 30_000):
+        body = page_of([], page=number, per_page=2, total=6)  # past last_page 9 from page 10
+        judged(seen, exchange("GET", LIST, body=body, query=f"per_page=2&page={number}"), rule)
+    [(_, pages)] = [v for k, v in seen.traffic.items() if k[0] == "pages_disjoint"]
+    assert sorted(pages) == list(range(1, 10))
+    for number in range(1, 2 * traffic_rules.MAX_PAGES):
+        body = page_of([], page=number, per_page=2, total=6)
+        body["meta"]["last_page"] = 10**6
+        judged(seen, exchange("GET", LIST, body=body, query=f"per_page=2&page={number}"), rule)
+    [(_, pages)] = [v for k, v in seen.traffic.items() if k[0] == "pages_disjoint"]
+    assert len(pages) == traffic_rules.MAX_PAGES
+
+
 # -- what a write left ---------------------------------------------------------------------------
 
 
@@ -108,6 +185,17 @@ def test_a_value_within_its_limits_is_not_refused() -> None:
     assert rule(_refused({"name": 5}), Seen()) == []  # not a string
     assert rule(_refused({"name": "ok", "notes": "n" * 300}, "notes"), Seen()) == []
     assert rule(exchange("POST", LIST, 201, {"data": package(1)}), Seen()) is None
+
+
+def test_a_number_sent_as_a_json_string_may_be_refused() -> None:
+    rule = traffic_rules.accepts_within_limits
+    body = {"message": "m", "errors": {"priority": ["The priority field must be an integer."]}}
+    path = f"{LIST}/7/flow-versions/3"
+    assert rule(exchange("POST", path, 422, body, sent={"priority": "5"}), Seen()) == []
+    assert messages(rule(exchange("POST", path, 422, body, sent={"priority": 5}), Seen()))
+    in_query = {"message": "m", "errors": {"per_page": ["m"]}}
+    [found] = rule(exchange("GET", LIST, 422, in_query, query="per_page=5"), Seen()) or []
+    assert "per_page '5' was refused" in found.message  # a query value is always a string
 
 
 def test_a_value_refused_within_a_decided_limit_is_an_assumption() -> None:
@@ -150,6 +238,44 @@ def test_a_refused_write_changes_no_name_a_successful_one_does() -> None:
     assert judged(seen, exchange("GET", path, body=cut_and_kept), rule) == []
 
 
+def test_another_writers_edit_is_learnt_a_refused_write_stored_anyway_is_not() -> None:
+    seen = Seen()
+    path = f"{LIST}/7"
+    first = {**named(7, "Release", "kept")}
+    checks.run_checks(exchange("GET", path, body={"data": first}), seen)
+    later = "2026-12-01T10:00:00.000000Z"
+    colleague = {**named(7, "Renamed by a colleague", "kept"), "updated_at": later}
+    assert _failed(checks.run_checks(exchange("GET", path, body={"data": colleague}), seen)) == []
+    refused = _refused({"name": "  " + "n" * 300})
+    put = Exchange("PUT", f"{refused.url}/7", {}, refused.request_body, 422, {}, refused.body)
+    checks.run_checks(put, seen)
+    stored = {**named(7, "n" * 255, "kept"), "updated_at": "2026-12-01T11:00:00.000000Z"}
+    found = _failed(checks.run_checks(exchange("GET", path, body={"data": stored}), seen))
+    assert found == [
+        "package 7 shows name 'nnnnnnnnnnnn'... of 255 characters once trimmed, "
+        "what a refused write sent, cut to its limit"
+    ]
+
+
+def test_a_writes_own_answer_is_judged_by_what_it_sent() -> None:
+    seen = Seen()
+    path = f"{LIST}/7"
+    checks.run_checks(exchange("GET", path, body={"data": named(7, "Release", "kept")}), seen)
+    # a colleague changed the notes; the client's rename answers them, with a new updated_at
+    answer = {**named(7, "New", "a colleague's"), "updated_at": "2026-12-01T10:00:00.000000Z"}
+    renamed = exchange("PUT", path, body={"data": answer}, sent={"name": "New"})
+    assert _failed(checks.run_checks(renamed, seen)) == []
+    wrong = {**answer, "name": "Old"}
+    found = _failed(
+        checks.run_checks(exchange("PUT", path, body={"data": wrong}, sent={"name": "New"}), seen)
+    )
+    assert found == ["package 7 shows name 'Old'"]
+
+
+def _failed(ran: list[tuple[str, list[Finding]]]) -> list[str]:
+    return [finding.message for _, found in ran for finding in found]
+
+
 def _compare(in_sync: bool, flows: tuple[int, ...] = (1,)) -> Exchange:
     rows = [
         {
@@ -176,12 +302,25 @@ def test_a_package_just_deployed_is_in_sync_in_its_ve() -> None:
     judged(seen, _deploy(7), rule)
     assert judged(seen, _compare(in_sync=True), rule) == []
     assert messages(judged(seen, _compare(in_sync=False), rule)) == [
-        "flows 1 are not in sync in VE 2, where package 7 was deployed last and has not "
-        "changed since"
+        "flows 1 have no version live in VE 2, where package 7 deployed them"
     ]
     assert judged(seen, _compare(in_sync=False, flows=(1, 1)), rule) is None
     judged(seen, _deploy(8), rule)  # another package deployed there since
     assert judged(seen, _compare(in_sync=False), rule) is None
+
+
+def test_what_another_writer_deployed_or_added_since_a_deploy_is_not_judged() -> None:
+    rule = traffic_rules.in_sync_after_deploy
+    seen = Seen(packages={"7": PackageState(members={1: 50})})
+    judged(seen, _deploy(7), rule)
+    replaced = _compare(in_sync=False)
+    rows = replaced.json["data"]
+    rows[0]["environment_version"] = version(9, 1)  # another version of flow 1 deployed since
+    assert judged(seen, exchange("GET", f"{LIST}/7/compare/2", body={"data": rows}), rule) == []
+    added = _compare(in_sync=False, flows=(1, 5)).json["data"]
+    added[0]["environment_version"], added[0]["in_sync"] = version(1, 1), True
+    # flow 5's version was added since the deploy, by someone else: not live there yet
+    assert judged(seen, exchange("GET", f"{LIST}/7/compare/2", body={"data": added}), rule) == []
 
 
 # -- decisions of api-notes ----------------------------------------------------------------------

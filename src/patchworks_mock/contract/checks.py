@@ -41,9 +41,11 @@ from patchworks_mock.contract.reading import (
     page_asked,
     page_envelope,
     quoted,
+    sent_priority,
     succeeded,
     walk_json,
     within_limits,
+    written,
 )
 from patchworks_mock.contract.rules import (
     ABSENT,
@@ -136,13 +138,14 @@ def compare_rows(exchange: Exchange, seen: Seen) -> list[Finding] | None:
 
 
 def compare_covers_package(exchange: Exchange, seen: Seen) -> list[Finding] | None:
-    """Compare lists every flow version of the package, as the run last saw the package."""
+    """Compare lists every flow version of the package, as the run last saw the package. A
+    version listed besides is not judged: another writer may have added it since."""
     rows = data_of(exchange)
     members = members_after(exchange, seen)
     if not succeeded(exchange, COMPARE) or not isinstance(rows, list) or members is None:
         return None
     listed = {(r.get("package_version") or {}).get("id") for r in rows if isinstance(r, dict)}
-    if listed == set(members):
+    if listed >= set(members):
         return []
     return [
         Finding(
@@ -487,27 +490,31 @@ def deleted_stays_deleted(exchange: Exchange, seen: Seen) -> list[Finding] | Non
 
 
 def priorities_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None:
-    """A package shows the flow versions, with the priorities, that the run last stored."""
-    shown = [(str(p.get("id")), members_shown(p)) for p in packages_in(exchange)]
+    """A package shows the flow versions, with the priorities, that the run last stored; the
+    answer to an add shows the version added with the priority sent (what else it shows,
+    another writer may have changed since the run last saw it)."""
+    own = written(exchange)
     known = []
-    for key, members in shown:
+    for package in packages_in(exchange):
+        key, members = str(package.get("id")), members_shown(package)
         if members is None:
             continue
-        state = seen.packages.get(key)
-        if exchange.params.get("package") == key:
+        if key == own:
+            wanted = _added(exchange)
+        elif exchange.params.get("package") == key:
             wanted = members_after(exchange, seen)
         else:
-            wanted = state.members if state else None
+            wanted = _members(seen, key)
         if wanted is not None:
-            known.append((key, members, wanted))
+            known.append((key, members, wanted, key == own))
     if not known:
         return None
     found = []
-    for key, members, wanted in known:
-        differ = set(members) != set(wanted) or any(
+    for key, members, wanted, partly in known:
+        differ = (not partly and set(members) != set(wanted)) or any(
             p is not None and members.get(v) != p for v, p in wanted.items()
         )
-        if differ:
+        if differ or not set(wanted) <= set(members):
             found.append(
                 Finding(
                     "priorities_as_stored",
@@ -516,6 +523,19 @@ def priorities_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None
                 )
             )
     return found
+
+
+def _added(exchange: Exchange) -> dict[int, int | None] | None:
+    """The flow version an add put in the package, with the priority sent (None: not sent)."""
+    version = id_in_path(exchange.params.get("flow_version", ""))
+    if not succeeded(exchange, ADD_VERSION) or version is None or not within_limits(exchange):
+        return None
+    return {int(version): sent_priority(exchange)}
+
+
+def _members(seen: Seen, key: str) -> dict[int, int | None] | None:
+    state = seen.packages.get(key)
+    return None if state is None else state.members
 
 
 def removal_after_deploy(exchange: Exchange, seen: Seen) -> list[Finding] | None:
@@ -558,6 +578,46 @@ CHECKS: list[Check] = [
 
 CHECKS += traffic_rules.RULES  # the rules a proxy can judge from the traffic it sees
 
+# The checks and rules that judge an answer against what the run saw before (`seen`): an
+# answer that came in another order than the server did the work is not judged by them.
+# (`not_found_message` reads `seen.deleted` only to name the model it expects, which a
+# deleted package's 404 names anyway.)
+HISTORY: list[Check] = [
+    compare_covers_package,
+    deleted_stays_deleted,
+    priorities_as_stored,
+    removal_after_deploy,
+    traffic_rules.pages_disjoint,
+    traffic_rules.fields_as_stored,
+    traffic_rules.in_sync_after_deploy,
+    traffic_rules.default_priority,
+    traffic_rules.empty_deploy_refused,
+    traffic_rules.absent_version_removal,
+]
+
+
+def forget(seen: Seen, key: str, environment: str = "") -> None:
+    """Forget what is known of package `key` (and of what was deployed to `environment`), to be
+    learnt again from the next answer. That it was once deployed stays true."""
+    state = seen.packages.pop(key, None)
+    if state is not None and state.ever_deployed:
+        seen.packages[key] = PackageState(ever_deployed=True)
+    seen.deleted.pop(key, None)
+    seen.updated.pop(key, None)
+    traffic_rules.forget(seen, key, environment)
+
+
+def changed_elsewhere(exchange: Exchange, seen: Seen) -> None:
+    """Forget each package the answer shows with another `updated_at` than the run last saw,
+    unless this exchange is a write to it: another writer (a colleague on the dashboard)
+    changed it, and what the run knew of it is no longer true. A write's own answer is judged
+    against what it sent."""
+    own = written(exchange)
+    for package in packages_in(exchange):
+        key, stamp = id_in_path(package.get("id", "")), package.get("updated_at")
+        if key and key != own and isinstance(stamp, str) and seen.updated.get(key, stamp) != stamp:
+            forget(seen, key)
+
 
 def remember(exchange: Exchange, seen: Seen) -> None:
     """Add what `exchange` shows or changed to `seen` (after the checks judged it)."""
@@ -573,33 +633,51 @@ def remember(exchange: Exchange, seen: Seen) -> None:
         seen.packages[str(data["id"])] = PackageState(members={})
         seen.deleted.pop(str(data["id"]), None)
     if succeeded(exchange, DELETE) and key:
-        seen.deleted[key] = None
+        seen.deleted[key] = None  # its `updated_at` stays: an answer that shows it is judged
         seen.packages.pop(key, None)
     if succeeded(exchange, DEPLOY) and key:
         seen.state(key).ever_deployed = True
     for package in packages_in(exchange):
-        shown = members_shown(package)
-        if shown is not None and id_in_path(package.get("id", "")):
-            seen.state(str(package["id"])).members = shown
+        number, shown = id_in_path(package.get("id", "")), members_shown(package)
+        if number and shown is not None:
+            seen.state(number).members = shown
+        if number and isinstance(package.get("updated_at"), str):
+            seen.updated[number] = package["updated_at"]
 
 
 def run_checks(
-    exchange: Exchange, seen: Seen, checks: list[Check] = CHECKS
+    exchange: Exchange, seen: Seen, checks: list[Check] = CHECKS, *, history: bool = True
 ) -> list[tuple[str, list[Finding]]]:
     """Every one of `checks` that applies to `exchange`, with its findings; then remember it.
 
-    A check that trips over a body of the wrong shape says nothing: the schema checks report
-    the shape.
+    With `history` False (the exchange overlapped a write, so the server may have done the
+    work in another order than the answers came) the checks of `HISTORY` do not run, and a
+    read is not remembered (what it shows may be older than what is); a write forgets what
+    was known of its package and is remembered. A check that trips over a body of the wrong
+    shape says nothing: the schema checks report the shape.
     """
+    read = exchange.method == "GET"
+    if not read:
+        seen.writes += 1
+    with suppress(AttributeError, KeyError, TypeError, ValueError):
+        if history:
+            changed_elsewhere(exchange, seen)
+        elif not read:
+            package = id_in_path(exchange.params.get("package", ""))
+            if package:
+                forget(seen, package, exchange.params.get("virtual_environment", ""))
     ran = []
     for check in checks:
+        if not history and check in HISTORY:
+            continue
         try:
             found = check(exchange, seen)
         except (AttributeError, KeyError, TypeError, ValueError):
             found = None
         if found is not None:
             ran.append((check.__name__, found))
-    with suppress(AttributeError, KeyError, TypeError, ValueError):
-        remember(exchange, seen)
+    if history or not read:
+        with suppress(AttributeError, KeyError, TypeError, ValueError):
+            remember(exchange, seen)
     seen.trim()
     return ran

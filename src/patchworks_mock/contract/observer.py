@@ -44,10 +44,11 @@ class Observer:
     failures: list[report.Result] = field(default_factory=list)
     unanswered: str | None = None  # the package a write was sent to, until its answer comes
 
-    def observe(self, exchange: Exchange) -> list[Finding]:
-        """Judge one exchange against every check and the run's history; what it broke."""
+    def observe(self, exchange: Exchange, *, history: bool = True) -> list[Finding]:
+        """Judge one exchange against every check and the run's history; what it broke. With
+        `history` False, as `run_checks` takes it: the exchange overlapped a write."""
         broken = []
-        for check, found in run_checks(exchange, self.seen, self.checks):
+        for check, found in run_checks(exchange, self.seen, self.checks, history=history):
             self.record(exchange, check, found)
             broken += found
         return broken

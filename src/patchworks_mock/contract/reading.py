@@ -64,6 +64,10 @@ class Seen:
 
     packages: dict[str, PackageState] = field(default_factory=dict)
     deleted: dict[str, None] = field(default_factory=dict)  # a set that keeps its order
+    # each package's `updated_at` as last shown: a change this run did not make is another
+    # writer's (a colleague on the dashboard), and what was known of the package is forgotten
+    updated: dict[str, str] = field(default_factory=dict)
+    writes: int = 0  # requests other than GET seen, whatever their answer
     # what the rules of `traffic_rules` remember, by (rule, key); each keeps it within `limit`
     traffic: dict[tuple[str, str], Any] = field(default_factory=dict)
     limit: int = MAX_REMEMBERED
@@ -73,7 +77,8 @@ class Seen:
 
     def trim(self) -> None:
         """Forget the oldest packages and deleted ids past `limit`."""
-        for remembered in (self.packages, self.deleted):
+        remembered: dict[str, Any]
+        for remembered in (self.packages, self.deleted, self.updated):
             while len(remembered) > self.limit:
                 del remembered[next(iter(remembered))]
 
@@ -101,6 +106,16 @@ def data_of(exchange: Exchange) -> Any:
 
 def succeeded(exchange: Exchange, *operations: str) -> bool:
     return 200 <= exchange.status < 300 and exchange.operation in operations
+
+
+def written(exchange: Exchange) -> str | None:
+    """The package a successful write (not a GET) changed, by its id, or None."""
+    if exchange.method == "GET" or not 200 <= exchange.status < 300:
+        return None
+    data = data_of(exchange)
+    if exchange.operation == CREATE and isinstance(data, dict):
+        return id_in_path(data.get("id", ""))
+    return id_in_path(exchange.params.get("package", ""))
 
 
 def packages_in(exchange: Exchange) -> list[dict[str, Any]]:

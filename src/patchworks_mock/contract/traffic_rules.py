@@ -10,6 +10,7 @@ rule needs it keeps itself, after judging, in `seen.traffic` under its own name.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from patchworks_mock.contract.boundaries import Limit
@@ -37,6 +38,7 @@ from patchworks_mock.contract.reading import (
     quoted,
     succeeded,
     within_limits,
+    written,
 )
 from patchworks_mock.contract.rules import DEFAULT_PRIORITY, TRIMMED, php_int, stored
 
@@ -64,18 +66,49 @@ def _members(seen: Seen, package: str) -> dict[int, int | None] | None:
     return None if state is None else state.members
 
 
+def forget(seen: Seen, package: str, environment: str = "") -> None:
+    """Forget what the rules remember of `package` (its name and notes as stored) and of what
+    was deployed to `environment`: another writer changed them, or a write overlapped this
+    one. What a refused write sent is kept: it is told from another writer's edit by value."""
+    seen.traffic.pop(("fields_as_stored", package), None)
+    if environment:
+        seen.traffic.pop(("in_sync_after_deploy", environment), None)
+
+
 # -- lists ---------------------------------------------------------------------------------------
 
 
 def _needles(exchange: Exchange) -> list[str]:
     """The values of `filter[name]` as spatie reads them: split on commas, blanks ignored."""
     value = kept_parameters(exchange).get("filter[name]", "")
-    return [part.casefold() for part in value.split(",") if part.strip(TRIMMED)]
+    return [part for part in value.split(",") if part.strip(TRIMMED)]
+
+
+def _plain(text: str) -> str:
+    """`text` as an accent- and case-insensitive collation (MySQL's utf8mb4_*_ci) sees its
+    ASCII letters: without accents (é as e), in lower case."""
+    bare = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in bare if not unicodedata.combining(c)).lower()
+
+
+def _alnum(character: str) -> bool:
+    return character.isascii() and character.isalnum()
+
+
+def _contains(name: str, needle: str) -> bool | None:
+    """Whether `name` holds `needle` as spatie's `LIKE %needle%` finds it under such a collation;
+    None when collations differ on it (a character with no ASCII base, which one collation
+    expands, ß as ss, and another does not) or the needle holds LIKE's wildcards."""
+    if any(_plain(value) in _plain(name) for value in (needle, needle.strip(TRIMMED))):
+        return True
+    clear = (_plain(name) + _plain(needle)).isascii() and not set("%_\\") & set(needle)
+    return False if clear else None
 
 
 def name_filter_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A list filtered by `filter[name]` holds only packages whose name contains one of its
-    comma-separated values, ignoring case (spatie's partial filter)."""
+    comma-separated values, ignoring case and accents (spatie's partial filter, a LIKE under
+    the database's collation). A name the collations could match differently is not judged."""
     rows, needles = _rows(exchange), _needles(exchange)
     if rows is None or not needles:
         return None
@@ -83,8 +116,7 @@ def name_filter_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     bad = [
         repr(name)
         for name in names
-        if isinstance(name, str)
-        and not any(n in name.casefold() or n.strip(TRIMMED) in name.casefold() for n in needles)
+        if isinstance(name, str) and all(_contains(name, n) is False for n in needles)
     ]
     if not bad:
         return []
@@ -97,9 +129,28 @@ def name_filter_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     ]
 
 
+def _before(a: str, b: str) -> bool | None:
+    """Whether name `a` sorts before `b`, or None when the collations a server may use disagree
+    or the names tie. The names are read, ignoring case, to where they first differ; only ASCII
+    letters and digits there are judged (digits before letters). Elsewhere collations differ:
+    an accent (é after z by code point, as e in MySQL's *_ai_ci), punctuation or a space."""
+    x, y = a.lower(), b.lower()
+    for one, other in zip(x, y, strict=False):
+        if one != other:
+            return one < other if _alnum(one) and _alnum(other) else None
+    longer = x if len(x) > len(y) else y
+    if len(x) == len(y) or not _alnum(longer[min(len(x), len(y))]):
+        return None  # a tie, or trailing spaces a PAD SPACE collation ignores
+    return len(x) < len(y)
+
+
+SORT_WINDOW = 100  # rows each row is compared with, after it: a page holds at most 100
+
+
 def sort_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A list sorted by `name` comes in the names' order, ignoring case; by `-name`, in the
-    reverse order. The first sort field decides; ties may come in any order."""
+    reverse order. The first sort field decides; ties may come in any order. Only pairs of
+    names every collation orders alike are judged (see `_before`)."""
     rows, sort = _rows(exchange), kept_parameters(exchange).get("sort", "")
     first = sort.split(",")[0]
     if rows is None or first.removeprefix("-") != "name":
@@ -107,8 +158,13 @@ def sort_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     names = [row.get("name") for row in rows]
     if not all(isinstance(name, str) for name in names):
         return None
-    keys = [str(name).casefold() for name in names]
-    if keys == sorted(keys, reverse=first.startswith("-")):
+    wrong = first.startswith("-")  # what `_before` of an earlier and a later row must not be
+    out_of_order = any(
+        _before(str(names[i]), str(names[j])) is wrong
+        for i in range(len(names))
+        for j in range(i + 1, min(i + 1 + SORT_WINDOW, len(names)))
+    )
+    if not out_of_order:
         return []
     order = "descending" if first.startswith("-") else "ascending"
     return [
@@ -120,27 +176,36 @@ def sort_applied(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     ]
 
 
+MAX_PAGES = 100  # pages kept of one query
+
+
 def pages_disjoint(exchange: Exchange, seen: Seen) -> list[Finding] | None:
-    """Pages of one query (its filter, sort and per_page) hold no package twice, while no write
-    came between them: each row is on exactly one page."""
-    if exchange.method != "GET":  # a write may move rows from one page to the next
-        _remember(seen, ("pages_disjoint", ""), seen.traffic.get(("pages_disjoint", ""), 0) + 1)
-        return None
+    """Pages of one query (its filter, sort and per_page) hold no package twice while no write
+    came between them: each row is on exactly one page. Another writer's edit can move a row
+    to the next page too; the row then shows another `updated_at`, and is not judged. (An
+    edit that adds and removes a row elsewhere between two pages is not seen.)"""
     rows, page = _rows(exchange), page_asked(exchange)
-    if rows is None or page is None:
+    if exchange.method != "GET" or rows is None or page is None:
         return None
-    body = exchange.json
+    meta = exchange.json["meta"]
     asked = {k: v for k, v in kept_parameters(exchange).items() if k != "include"}
     key = ("pages_disjoint", f"{exchange.path}?{sorted(asked.items())}")
-    writes = seen.traffic.get(("pages_disjoint", ""), 0)
-    shape = (writes, body["meta"]["total"], body["meta"]["per_page"])
-    ids = [str(row.get("id")) for row in rows]
-    earlier: dict[int, list[str]] = {}
+    shape = (seen.writes, meta["total"], meta["per_page"])
+    shown = {str(row.get("id")): row.get("updated_at") for row in rows}
     remembered = seen.traffic.get(key)
+    pages: dict[int, dict[str, Any]] = {}
     if remembered is not None and remembered[0] == shape:
-        earlier = remembered[1]
-    twice = sorted({i for other, shown in earlier.items() if other != page for i in shown} & {*ids})
-    _remember(seen, key, (shape, {**earlier, page: ids}))
+        pages = remembered[1]
+    twice = sorted(
+        number
+        for other, earlier in pages.items()
+        if other != page
+        for number, stamp in shown.items()
+        if number in earlier and earlier[number] == stamp
+    )
+    if page <= meta["last_page"] and (page in pages or len(pages) < MAX_PAGES):
+        pages[page] = shown
+    _remember(seen, key, (shape, pages))
     if not twice:
         return []
     return [
@@ -170,9 +235,9 @@ def accepts_within_limits(exchange: Exchange, seen: Seen) -> list[Finding] | Non
         by_field.setdefault(limit.field, []).append(limit)
     found = []
     for name, limits in by_field.items():
-        values = query if limits[0].location == "query" else sent
-        raw = values.get(name)
-        if name not in errors or not _allowed(limits, raw):
+        in_query = limits[0].location == "query"
+        raw = (query if in_query else sent).get(name)
+        if name not in errors or not _allowed(limits, raw, in_query):
             continue
         found.append(
             Finding(
@@ -185,12 +250,14 @@ def accepts_within_limits(exchange: Exchange, seen: Seen) -> list[Finding] | Non
     return found
 
 
-def _allowed(limits: list[Limit], raw: object) -> bool:
-    """Whether `raw` is of the field's type and within every one of its limits."""
+def _allowed(limits: list[Limit], raw: object, in_query: bool) -> bool:
+    """Whether `raw` is of the field's type and within every one of its limits. A query value
+    is a string PHP reads as a whole number; in a JSON body, a number must be a JSON number
+    (Laravel's `integer` rule may refuse "5")."""
     if any(limit.keyword == "maxLength" for limit in limits):
         valid = isinstance(raw, str) and bool(raw.strip(TRIMMED))
     else:
-        value = php_int(raw) if isinstance(raw, str) else raw
+        value = php_int(raw) if isinstance(raw, str) and in_query else raw
         valid = isinstance(value, int) and not isinstance(value, bool)
     return valid and not any(beyond(limit, raw) for limit in limits)
 
@@ -208,26 +275,31 @@ FIELDS = ("name", "notes")
 def fields_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None:
     """A package's name and notes are those last stored: a create or an update answers what it
     was sent (trimmed, blank as null), and every later answer shows the same until the next
-    write succeeds. A write refused changes nothing."""
+    write succeeds. A write refused changes nothing: not even a later answer that shows
+    another writer's edit (another `updated_at`) shows what it sent, cut to the limit."""
     key = id_in_path(exchange.params.get("package", ""))
     if key and exchange.method != "GET" and not 200 <= exchange.status < 500:
         seen.traffic.pop(("fields_as_stored", key), None)  # it may or may not have happened
         return None
-    packages = packages_in(exchange)
     if succeeded(exchange, DELETE) and key:
         seen.traffic.pop(("fields_as_stored", key), None)
+    if key and exchange.operation == UPDATE and 400 <= exchange.status < 500:
+        _remember_refused(exchange, seen, key)
+    packages = packages_in(exchange)
     if not packages:
         return None
     found = []
+    own = written(exchange)
     sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
     for package in packages:
         number = str(package.get("id"))
-        wanted = dict(seen.traffic.get(("fields_as_stored", number), {}))
-        if succeeded(exchange, CREATE, UPDATE):
-            wanted = _written(
-                exchange, sent, {"notes": None} if succeeded(exchange, CREATE) else wanted
-            )
         shown = {f: package[f] for f in FIELDS if f in package}
+        refused = seen.traffic.pop(("fields_refused", number), {})
+        if number == own:  # its own answer: judged against what it sent only
+            before = {"notes": None} if succeeded(exchange, CREATE) else {}
+            wanted = _written(exchange, sent, before)
+        else:
+            wanted = dict(seen.traffic.get(("fields_as_stored", number), {}))
         for name, value in shown.items():
             if name in wanted and value != wanted[name]:
                 found.append(
@@ -237,8 +309,32 @@ def fields_as_stored(exchange: Exchange, seen: Seen) -> list[Finding] | None:
                         f"{name} {_described(wanted[name])}, as last stored",
                     )
                 )
+            elif number != own and name in refused and value == refused[name]:
+                found.append(
+                    Finding(
+                        "fields_as_stored",
+                        f"package {number} shows {name} {_described(value)}, what a refused "
+                        "write sent, cut to its limit",
+                        f"{name} as before the refused write",
+                    )
+                )
         _remember(seen, ("fields_as_stored", number), shown)
     return found
+
+
+def _remember_refused(exchange: Exchange, seen: Seen, key: str) -> None:
+    """Keep what a refused update sent past a length limit, cut to it, where that differs from
+    what is stored: a server that stored it anyway shows that value, another writer would not."""
+    sent = exchange.request_json if isinstance(exchange.request_json, dict) else {}
+    before = seen.traffic.get(("fields_as_stored", key), {})
+    cut = {
+        limit.field: (stored(sent[limit.field]) or "")[: limit.bound]
+        for limit in limits_by_operation().get(exchange.operation, [])
+        if limit.keyword == "maxLength" and beyond(limit, sent.get(limit.field))
+    }
+    changed = {f: v for f, v in cut.items() if before.get(f) != v}
+    if changed:
+        _remember(seen, ("fields_refused", key), changed)
 
 
 def _written(exchange: Exchange, sent: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
@@ -255,8 +351,10 @@ def _written(exchange: Exchange, sent: dict[str, Any], before: dict[str, Any]) -
 
 
 def in_sync_after_deploy(exchange: Exchange, seen: Seen) -> list[Finding] | None:
-    """Once a package is deployed to a VE, compare shows every one of its flow versions live
-    there (`in_sync`), until another package is deployed there or the package changes."""
+    """Once a package is deployed to a VE, compare finds a version live there for each flow it
+    deployed, until another package is deployed there through this run. Only a flow with no
+    version live is judged: another writer may deploy another version of it since, or add a
+    flow to the package, but nobody takes a flow off a VE."""
     package = id_in_path(exchange.params.get("package", ""))
     environment = exchange.params.get("virtual_environment", "")
     members = _members(seen, package or "")
@@ -267,23 +365,25 @@ def in_sync_after_deploy(exchange: Exchange, seen: Seen) -> list[Finding] | None
         return None
     rows = data_of(exchange)
     deployed = seen.traffic.get(("in_sync_after_deploy", environment))
-    if not succeeded(exchange, COMPARE) or not isinstance(rows, list) or members is None:
+    if not succeeded(exchange, COMPARE) or not isinstance(rows, list) or deployed is None:
         return None
     flows = [row.get("flow_id") for row in rows if isinstance(row, dict)]
-    if deployed != (package, set(members)) or len(set(flows)) < len(flows):
+    if deployed[0] != package or len(set(flows)) < len(flows):
         return None  # two versions of one flow cannot both be live: `compare_rows` says so
     behind = [
         str(row.get("flow_id"))
         for row in rows
-        if isinstance(row, dict) and row.get("in_sync") is not True
+        if isinstance(row, dict)
+        and (row.get("package_version") or {}).get("id") in deployed[1]
+        and row.get("environment_version") is None
     ]
     return (
         [
             Finding(
                 "in_sync_after_deploy",
-                f"flows {quoted(behind)} are not in sync in VE {environment}, where package "
-                f"{package} was deployed last and has not changed since",
-                "in_sync true for every flow of the package deployed",
+                f"flows {quoted(behind)} have no version live in VE {environment}, where "
+                f"package {package} deployed them",
+                "a version live for every flow the package deployed",
             )
         ]
         if behind
