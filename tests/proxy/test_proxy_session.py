@@ -3,7 +3,9 @@ are reported (and with --errors refused before the upstream), answers come back 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 
 import httpx
 
@@ -279,3 +281,69 @@ def test_no_password_or_token_reaches_the_log_the_journal_or_the_report(caplog, 
     assert report.failures(results)  # the logins broke the contract, and were reported
     for text in shown:
         assert "hunter2" not in text and "SECRET-TOKEN-123" not in text
+
+
+class LateAnswers:
+    """A correct mock that holds each answer 0–30 ms after doing the work: concurrent
+    requests are answered in another order than they were done."""
+
+    def __init__(self, app) -> None:
+        self.app, self.state, self.random = app, app.state, random.Random(7)
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def late(message) -> None:
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(self.random.random() * 0.03)
+            await send(message)
+
+        await self.app(scope, receive, late)
+
+
+def test_concurrent_requests_of_one_client_are_not_judged_against_each_other() -> None:
+    async def session(proxy_url: str) -> None:
+        async with httpx.AsyncClient(base_url=proxy_url, headers=KEY) as client:
+            for round_ in range(20):
+                await asyncio.gather(
+                    client.put("/api/v1/packages/2", json={"name": f"Renamed {round_}"}),
+                    client.get("/api/v1/packages/2"),
+                    client.get("/api/v1/packages", params={"per_page": 100}),
+                )
+
+    with mock_and_proxy(LateAnswers(create_app())) as (_, proxy_url, app):
+        asyncio.run(session(proxy_url))
+        entries = journal(proxy_url)
+    assert len(entries) == 60
+    assert [e for e in entries if e["violations"]] == []
+    assert report.failures(app.watch.results()) == []
+
+
+class SlowReads:
+    """A correct mock that holds every GET's answer 100 ms after reading the state."""
+
+    def __init__(self, app) -> None:
+        self.app, self.state = app, app.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        async def late(message) -> None:
+            if message["type"] == "http.response.start" and scope.get("method") == "GET":
+                await asyncio.sleep(0.1)
+            await send(message)
+
+        await self.app(scope, receive, late)
+
+
+def test_a_read_answered_after_a_delete_it_overlapped_is_not_judged_against_it() -> None:
+    async def session(proxy_url: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=proxy_url, headers=KEY) as client:
+            created = await client.post("/api/v1/packages", json={"name": "Short-lived"})
+            path = f"/api/v1/packages/{created.json()['data']['id']}"
+            read = asyncio.create_task(client.get(path))  # reads the package, answers late
+            await asyncio.sleep(0.03)
+            deleted = await client.delete(path)  # done and answered meanwhile
+            return [(await read).status_code, deleted.status_code]
+
+    with mock_and_proxy(SlowReads(create_app())) as (_, proxy_url, app):
+        assert asyncio.run(session(proxy_url)) == [200, 200]
+        entries = journal(proxy_url)
+    assert [e["method"] for e in entries] == ["POST", "DELETE", "GET"]  # judged in that order
+    assert [e for e in entries if e["violations"]] == []

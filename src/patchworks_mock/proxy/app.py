@@ -44,7 +44,7 @@ from patchworks_mock.proxy.upstream import (
     decoded,
     forwarded,
 )
-from patchworks_mock.proxy.watch import Watch
+from patchworks_mock.proxy.watch import Ticket, Watch
 
 VIOLATIONS_HEADER = b"x-contract-violations"
 logger = logging.getLogger("patchworks_mock")
@@ -138,8 +138,9 @@ class ProxyApp:
             started = True
             await send(message)
 
+        ticket = self.watch.begin(scope["method"], scope["path"])
         try:
-            await self._exchange(scope, receive, send_noting)
+            await self._exchange(scope, receive, send_noting, ticket)
         except ClientGone:
             return
         except Exception as exc:
@@ -152,6 +153,8 @@ class ProxyApp:
             if not started:
                 error = refusal_of(errors.ApiError(errors.SERVER_ERROR, status=500))
                 await _send_answer(send, 500, error.headers, error.body)
+        finally:
+            self.watch.end(ticket)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -163,7 +166,7 @@ class ProxyApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _exchange(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _exchange(self, scope: Scope, receive: Receive, send: Send, ticket: Ticket) -> None:
         started_at, started = time.time(), time.perf_counter()
         raw_path = scope.get("raw_path") or scope["path"].encode()
         url = self.upstream.url(raw_path, scope["query_string"])
@@ -214,7 +217,7 @@ class ProxyApp:
         else:
             exchange = _answered(request, answer.status, answer.headers, plain)
             try:
-                outcome = self.watch.judge(exchange, verdict, started_at)
+                outcome = self.watch.judge(exchange, verdict, started_at, ticket)
             except Exception as exc:  # a bug in a check: the client still gets its answer
                 logger.error(
                     "a check failed on %s %s: %r (please report it)",

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from patchworks_mock.contract import report
 from patchworks_mock.contract.checks import CHECKS
 from patchworks_mock.contract.conformance import CONFORMANCE
-from patchworks_mock.contract.exchange import NOT_JSON, OTHER_METHODS, Exchange
+from patchworks_mock.contract.exchange import NOT_JSON, OTHER_METHODS, Exchange, route_of
 from patchworks_mock.contract.expectations import answer_text
 from patchworks_mock.contract.observer import Observer
 from patchworks_mock.contract.reading import Finding
@@ -27,6 +28,20 @@ from patchworks_mock.proxy.har import HarRecorder
 from patchworks_mock.proxy.journal import OUTSIDE, Journal, Outcome
 from patchworks_mock.proxy.observed import ObservedState
 from patchworks_mock.proxy.secrets import redacted
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One exchange while it is in flight: the package its path names (None: a list, a
+    create), whether it writes, and whether a write that concerns it overlapped it."""
+
+    package: str | None
+    write: bool
+    disturbed: bool = False
+
+    def concerns(self, other: Ticket) -> bool:
+        """Whether this write may change what `other` shows."""
+        return self.package is None or other.package is None or self.package == other.package
 
 
 class Watch:
@@ -45,18 +60,41 @@ class Watch:
         self.exchanges = 0
         self.broken = 0  # exchanges with at least one violation
         self.unjudged_kinds: Counter[str] = Counter()
+        self._in_flight: set[Ticket] = set()  # as many as the connections being served
 
-    def judge(self, exchange: Exchange, verdict: Verdict, started_at: float) -> Outcome:
-        """Every check on an exchange the upstream answered. A method the contract does not
-        take on one of its paths is not the request's fault, but its answer is judged (a 405
-        says `Allow`)."""
+    def begin(self, method: str, path: str) -> Ticket:
+        """Note an exchange as it starts. The server may do concurrent requests in any order,
+        and answers are judged in the order they arrive: an exchange that overlapped a write
+        concerning it is not judged against the history (`end` when it is over)."""
+        route = route_of(method, path)  # the client's path: the upstream's prefix comes later
+        write = route is not None and method not in ("GET", "HEAD")
+        ticket = Ticket(route[1].get("package") if route else None, write)
+        for other in self._in_flight:
+            if other.write and other.concerns(ticket):
+                ticket.disturbed = True
+            if write and ticket.concerns(other):
+                other.disturbed = True
+        self._in_flight.add(ticket)
+        return ticket
+
+    def end(self, ticket: Ticket) -> None:
+        self._in_flight.discard(ticket)
+
+    def judge(
+        self, exchange: Exchange, verdict: Verdict, started_at: float, ticket: Ticket
+    ) -> Outcome:
+        """Every check on an exchange the upstream answered; those against the history only
+        if no write overlapped it (`begin`). A method the contract does not take on one of its
+        paths is not the request's fault, but its answer is judged (a 405 says `Allow`)."""
         exchange = redacted(exchange)  # what is judged is shown: never a secret
         if verdict.outside and exchange.operation != OTHER_METHODS:
             return self.unjudged(exchange, OUTSIDE, started_at)
+        history = not ticket.disturbed
         if verdict.outside:
-            return self._outcome(exchange, self.observer.observe(exchange), started_at, True)
+            found = self.observer.observe(exchange, history=history)
+            return self._outcome(exchange, found, started_at, True)
         found = self._record_request(exchange, verdict)
-        found += self.observer.observe(exchange)
+        found += self.observer.observe(exchange, history=history)
         return self._outcome(exchange, found, started_at, forwarded=True)
 
     def judge_refused(self, exchange: Exchange, verdict: Verdict, started_at: float) -> Outcome:
