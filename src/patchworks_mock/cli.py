@@ -25,12 +25,10 @@ from patchworks_mock.cli_common import (
     LIMIT_HELP,
     MOCK_KEY_VARIABLE,
     USAGE_ERROR,
-    byte_size,
+    add_limit_flags,
+    add_listen_flags,
     fail,
-    port,
     positive,
-    seconds,
-    size_text,
     whole_number,
 )
 from patchworks_mock.contract import command as check_command
@@ -215,15 +213,7 @@ def parser() -> argparse.ArgumentParser:
         help="serve the mock over HTTP",
         description="Serve the Packages API from in-memory state loaded from a fixture file.",
     )
-    run.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
-    )
-    run.add_argument(
-        "--port",
-        type=port,
-        default=8000,
-        help="port to listen on; 0 picks a free one (default: %(default)s)",
-    )
+    add_listen_flags(run, 8000)
     run.add_argument(
         "--fixtures",
         default=str(bundled.DEFAULT_FIXTURES),
@@ -305,28 +295,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="how many requests GET /__mock__/requests keeps (default: %(default)s)",
     )
-    defaults = Limits()
     limits = run.add_argument_group(
         "limits (what a client may send or make the mock keep; README 'Limits')"
     )
-    for limit in fields(Limits):  # each flag is named for its field: --max-body-bytes
-        default = getattr(defaults, limit.name)
-        size = limit.name.endswith("_bytes")
-        limits.add_argument(
-            f"--{limit.name.replace('_', '-')}",
-            type=byte_size if size else positive,
-            default=default,
-            metavar="SIZE" if size else "N",
-            help=f"{LIMIT_HELP[limit.name]} (default: {size_text(default) if size else default})",
-        )
-    limits.add_argument(
-        "--header-timeout",
-        type=seconds,
-        default=uvicorn_internals.DEFAULT_HEADER_TIMEOUT,
-        metavar="SECONDS",
-        help="close a connection whose request line and headers are not complete this long "
-        "after it opened or after its last answer (default: %(default)g)",
-    )
+    add_limit_flags(limits, [limit.name for limit in fields(Limits)], LIMIT_HELP)
     run.add_argument(
         "--validate-responses",
         action="store_true",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable, Mapping
 
 USAGE_ERROR = 2
 
@@ -103,3 +104,45 @@ def unwritable(path: str) -> str | None:
     if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         return "not writable"
     return None
+
+
+def add_listen_flags(parser: argparse.ArgumentParser, default_port: int) -> None:
+    """`--host` and `--port`, as every command that serves takes them."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=port,
+        default=default_port,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+
+
+def add_limit_flags(
+    group: argparse._ArgumentGroup, names: Iterable[str], helps: Mapping[str, str]
+) -> None:
+    """A flag per limit of `instance.Limits` in `names`, named for its field
+    (`--max-body-bytes`) and worded by `helps`, then `--header-timeout`."""
+    from patchworks_mock.instance import Limits
+    from patchworks_mock.uvicorn_internals import DEFAULT_HEADER_TIMEOUT
+
+    defaults = Limits()
+    for name in names:
+        default = getattr(defaults, name)
+        size = name.endswith("_bytes")
+        group.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=byte_size if size else positive,
+            default=default,
+            metavar="SIZE" if size else "N",
+            help=f"{helps[name]} (default: {size_text(default) if size else default})",
+        )
+    group.add_argument(
+        "--header-timeout",
+        type=seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request line and headers are not complete this long "
+        "after it opened or after its last answer (default: %(default)g)",
+    )

@@ -14,9 +14,10 @@ from patchworks_mock import logs, server, uvicorn_internals
 from patchworks_mock.cli_common import (
     LIMIT_HELP,
     MOCK_KEY_VARIABLE,
+    add_limit_flags,
+    add_listen_flags,
     byte_size,
     fail,
-    port,
     positive,
     seconds,
     size_text,
@@ -33,6 +34,8 @@ PROXY_LIMITS = ("max_header_bytes", "max_body_bytes", "max_target_bytes", "max_q
 PROXY_LIMIT_HELP = {
     "max_body_bytes": "a request body (413 from the proxy past it), and the longest answer "
     "body that is checked (a longer one streams back unchecked)",
+    "max_query_keys": "query keys judged, as PHP's max_input_vars keeps them; the rest are "
+    "forwarded, not judged",
 }
 
 
@@ -209,15 +212,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="URL",
         help="the server to forward to, e.g. https://core.wearepatchworks.com (required)",
     )
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--port",
-        type=port,
-        default=DEFAULT_PORT,
-        help="port to listen on; 0 picks a free one (default: %(default)s)",
-    )
+    add_listen_flags(parser, DEFAULT_PORT)
     parser.add_argument(
         "--errors",
         action="store_true",
@@ -283,27 +278,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="N",
         help="how many exchanges GET /__mock__/requests keeps (default: %(default)s)",
     )
-    defaults = Limits()
     limits = parser.add_argument_group("limits (what a client may send; README 'Limits')")
-    for name in PROXY_LIMITS:
-        default = getattr(defaults, name)
-        size = name.endswith("_bytes")
-        limits.add_argument(
-            f"--{name.replace('_', '-')}",
-            type=byte_size if size else positive,
-            default=default,
-            metavar="SIZE" if size else "N",
-            help=f"{PROXY_LIMIT_HELP.get(name, LIMIT_HELP[name])} "
-            f"(default: {size_text(default) if size else default})",
-        )
-    limits.add_argument(
-        "--header-timeout",
-        type=seconds,
-        default=uvicorn_internals.DEFAULT_HEADER_TIMEOUT,
-        metavar="SECONDS",
-        help="close a connection whose request head is not complete this long after it opened "
-        "(default: %(default)g)",
-    )
+    add_limit_flags(limits, PROXY_LIMITS, {**LIMIT_HELP, **PROXY_LIMIT_HELP})
     parser.add_argument(
         "--log-level",
         default="info",
