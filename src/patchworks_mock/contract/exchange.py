@@ -8,6 +8,7 @@ by a proxy.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -131,7 +132,7 @@ def from_httpx(response: httpx.Response, base_path: str = "") -> Exchange:
         request_headers={k.lower(): v for k, v in request.headers.items()},
         request_body=request.content,
         status=response.status_code,
-        headers=_joined(response.headers.multi_items()),
+        headers=joined_headers(response.headers.multi_items()),
         body=response.content,
         base_path=base_path,
     )
@@ -147,7 +148,7 @@ def from_schemathesis(response: Any, base_path: str = "") -> Exchange:
         request_headers={str(k).lower(): str(v) for k, v in request.headers.items()},
         request_body=body.encode() if isinstance(body, str) else bytes(body),
         status=response.status_code,
-        headers=_joined(
+        headers=joined_headers(
             (name, value) for name, values in response.headers.items() for value in values
         ),
         body=response.content or b"",
@@ -155,7 +156,8 @@ def from_schemathesis(response: Any, base_path: str = "") -> Exchange:
     )
 
 
-def _joined(items: Any) -> dict[str, str]:
+def joined_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers as the checks read them: names in lower case, repeated ones joined by ", "."""
     headers: dict[str, str] = {}
     for name, value in items:
         key = name.lower()

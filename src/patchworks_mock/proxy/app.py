@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from starlette.types import Message, Receive, Scope, Send
 
 from patchworks_mock import errors
 from patchworks_mock.contract.conformance import documented_statuses
-from patchworks_mock.contract.exchange import Exchange
+from patchworks_mock.contract.exchange import Exchange, joined_headers
 from patchworks_mock.instance import DEVELOPMENT_KEY, Limits
 from patchworks_mock.proxy.admin import PREFIX, ProxyAdmin
 from patchworks_mock.proxy.gate import RequestGate, Verdict, refusal_of
@@ -58,12 +58,10 @@ class ProxyState:
 
 
 def _joined(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Headers as the checks read them: names in lower case, repeated ones joined."""
-    joined: dict[str, str] = {}
-    for raw_name, raw_value in headers:
-        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-        joined[name] = f"{joined[name]}, {value}" if name in joined else value
-    return joined
+    """ASGI's raw headers as the checks read them (`joined_headers`)."""
+    return joined_headers(
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in headers
+    )
 
 
 class ClientGone(Exception):
@@ -171,22 +169,23 @@ class ProxyApp:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         url = self.upstream.url(raw_path, scope["query_string"])
         headers = list(scope["headers"])
-        try:
-            body = await _read_body(scope, receive, self.limits.max_body_bytes)
-        except errors.TooLarge as exc:
-            await self._answer_alone(scope, send, exc, started_at, started, url, b"")
-            return
-        verdict = await self.gate.judge(scope, body)
         request = Exchange(
             method=scope["method"],
             url=url,
             request_headers=_joined(forwarded(headers)),
-            request_body=body,
+            request_body=b"",
             status=0,
             headers={},
             body=b"",
             base_path=self.upstream.base_path,
         )
+        try:
+            body = await _read_body(scope, receive, self.limits.max_body_bytes)
+        except errors.TooLarge as exc:
+            await self._answer_alone(send, exc, request, started_at, started)
+            return
+        request = replace(request, request_body=body)
+        verdict = await self.gate.judge(scope, body)
         if self.answer_refusals and verdict.refusal is not None:
             refusal = verdict.refusal
             exchange = _answered(request, refusal.status, refusal.headers, refusal.body)
@@ -199,7 +198,7 @@ class ProxyApp:
                 scope["method"], raw_path, scope["query_string"], headers, body
             )
         except UpstreamError as exc:
-            await self._answer_alone(scope, send, exc, started_at, started, url, body)
+            await self._answer_alone(send, exc, request, started_at, started)
             return
         if not answer.complete:
             await self._stream(send, answer, request, verdict, started_at, started)
@@ -245,27 +244,16 @@ class ProxyApp:
 
     async def _answer_alone(
         self,
-        scope: Scope,
         send: Send,
         error: errors.ApiError,
+        request: Exchange,
         started_at: float,
         started: float,
-        url: str,
-        body: bytes,
     ) -> None:
         """Answer `error` in the upstream's place (too large a body, no upstream answer)."""
         answer = refusal_of(error)
         headers, payload = answer.headers, answer.body
-        exchange = Exchange(
-            method=scope["method"],
-            url=url,
-            request_headers=_joined(forwarded(list(scope["headers"]))),
-            request_body=body,
-            status=error.status,
-            headers=_joined(headers),
-            body=payload,
-            base_path=self.upstream.base_path,
-        )
+        exchange = _answered(request, error.status, headers, payload)
         if isinstance(error, UpstreamError):
             reason = f"{NO_ANSWER}: {error.message}"
             outcome = self.watch.unjudged(exchange, reason, started_at, forwarded=False)
@@ -318,16 +306,7 @@ def _answered(
     request: Exchange, status: int, headers: list[tuple[bytes, bytes]], body: bytes
 ) -> Exchange:
     """`request` with its answer."""
-    return Exchange(
-        method=request.method,
-        url=request.url,
-        request_headers=request.request_headers,
-        request_body=request.request_body,
-        status=status,
-        headers=_joined(headers),
-        body=body,
-        base_path=request.base_path,
-    )
+    return replace(request, status=status, headers=_joined(headers), body=body)
 
 
 def create_proxy(

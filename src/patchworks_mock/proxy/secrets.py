@@ -76,10 +76,15 @@ def redacted_json(value: Any) -> Any:
     return value
 
 
-def redacted_body(text: str, body: bytes, mime: str) -> str:
+_UNREAD = object()  # a body whose JSON has not been read yet
+
+
+def redacted_body(text: str, body: bytes, mime: str, parsed: Any = _UNREAD) -> str:
     """A UTF-8 body's text with its secrets redacted: JSON by its keys (the text kept as sent
-    when nothing was secret), a form by its names, other text by any `"secret": value` in it."""
-    parsed = parse_json(body)
+    when nothing was secret), a form by its names, other text by any `"secret": value` in it.
+    `parsed` is the body's JSON when the caller has read it already (`Exchange.json`)."""
+    if parsed is _UNREAD:
+        parsed = parse_json(body)
     if parsed is not NOT_JSON:
         try:
             redacted = redacted_json(parsed)
@@ -91,29 +96,36 @@ def redacted_body(text: str, body: bytes, mime: str) -> str:
     return SECRET_JSON_PAIR.sub(rf'\1"{REDACTED}"', text)
 
 
-def redacted_bytes(body: bytes, mime: str) -> bytes:
+def redacted_bytes(body: bytes, mime: str, parsed: Any = _UNREAD) -> bytes:
     """A body with its secrets redacted (`redacted_body`); one that is not UTF-8 as it was."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return body
-    return redacted_body(text, body, mime).encode("utf-8")
+    clean = redacted_body(text, body, mime, parsed)
+    return body if clean == text else clean.encode("utf-8")
 
 
 def redacted(exchange: Exchange) -> Exchange:
     """`exchange` as the log, the journal and the report may show it: secret headers, query
-    values, body fields and a password in the URL's user part redacted."""
+    values, body fields and a password in the URL's user part redacted. With nothing to
+    redact it is `exchange` itself, whose bodies' JSON (read here) the checks then reuse."""
 
     def headers(given: dict[str, str]) -> dict[str, str]:
         return {name: REDACTED if secret_header(name) else value for name, value in given.items()}
 
-    return replace(
+    clean = replace(
         exchange,
         url=redacted_url(exchange.url),
         request_headers=headers(exchange.request_headers),
         request_body=redacted_bytes(
-            exchange.request_body, exchange.request_headers.get("content-type", "")
+            exchange.request_body,
+            exchange.request_headers.get("content-type", ""),
+            exchange.request_json,
         ),
         headers=headers(exchange.headers),
-        body=redacted_bytes(exchange.body, exchange.headers.get("content-type", "")),
+        body=redacted_bytes(exchange.body, exchange.headers.get("content-type", ""), exchange.json),
     )
+    parts = ("url", "request_headers", "request_body", "headers", "body")
+    same = all(getattr(clean, name) == getattr(exchange, name) for name in parts)
+    return exchange if same else clean
