@@ -1,9 +1,10 @@
 """Connexion validators that answer as Laravel does, from the limits written in the spec.
 
 Query parameters and JSON bodies are still checked against the spec's schemas; only the
-answers change: 422 with Laravel's wording per field, 400 with spatie's for `include`/`sort`,
-400 for malformed JSON. Bodies are first trimmed and blank strings made null, as Laravel's
-`TrimStrings` and `ConvertEmptyStringsToNull` middleware do before any rule runs.
+answers change: 422 with Laravel's wording per field, 400 with spatie's for an `include`,
+`sort` or filter not allowed, 400 for malformed JSON. Bodies are first trimmed and blank
+strings made null, as Laravel's `TrimStrings` and `ConvertEmptyStringsToNull` middleware do
+before any rule runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import jsonschema_rs
 from jsonschema import Draft4Validator, ValidationError
+from starlette.datastructures import QueryParams
 
 from patchworks_mock import connexion_internals, errors, query
 from patchworks_mock.laravel import (
@@ -149,9 +151,10 @@ def check_body(schema: dict[str, t.Any], body: t.Any) -> None:
 
 
 def check_query(
-    parameters: list[dict[str, t.Any]], typed_query: dict[str, t.Any], sent: t.Mapping[str, str]
+    parameters: list[dict[str, t.Any]], typed_query: dict[str, t.Any], sent: QueryParams
 ) -> None:
-    """422 for bad `page`/`per_page`, then spatie's 400 for `include`/`sort` not allowed.
+    """422 for bad `page`/`per_page`, then spatie's 400 for `include`, `sort` and filters not
+    allowed.
 
     An integer parameter is first checked as sent by Laravel's `integer` rule (PHP's
     filter_var): Connexion's int() also reads "1_0", "٣" and "01", and any length."""
@@ -183,6 +186,10 @@ def check_query(
         query.include_tree(",".join(typed_query["include"]))
     if "sort" in not_allowed:
         query.sort_order(",".join(typed_query["sort"]))
+    # An operation that takes `include` is built with spatie's query builder, which refuses a
+    # filter it does not allow as well.
+    if any(param["name"] == "include" for param in parameters):
+        query.name_filter(sent)
 
 
 def body_of(scope: t.Any) -> t.Any:
