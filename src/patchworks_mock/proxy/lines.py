@@ -17,6 +17,9 @@ def _escaped(text: str) -> str:
 
 def log(outcome: Outcome) -> None:
     """Write the outcome's line, and its violations, at "warning" when there are any."""
+    level = logging.WARNING if outcome.violations else logging.INFO
+    if not EXCHANGES.isEnabledFor(level):  # `--log-level warning`: most lines are not made
+        return
     target = f"{outcome.path}?{outcome.query}" if outcome.query else outcome.path
     lines = [f'"{outcome.method} {target}" {outcome.status} {outcome.ms:.1f} ms: {outcome.verdict}']
     for number, finding in enumerate(outcome.violations, 1):
@@ -35,7 +38,6 @@ def log(outcome: Outcome) -> None:
         "actual": outcome.actual if outcome.violations else None,
     }
     del fields["time"]  # the log line has its own
-    level = logging.WARNING if outcome.violations else logging.INFO
     # What a client sent (a decoded path, a query value quoted in a message) may hold a line
     # break: escaped, so that a client cannot write lines of its own into the log.
     EXCHANGES.log(level, "\n".join(map(_escaped, lines)), extra={"fields": fields})
